@@ -1,0 +1,50 @@
+"""Neo4j driver lifecycle, the query loader, and schema application.
+
+Cypher lives in cypher/<group>/<name>.cypher and is loaded by "group/name"; values always
+travel as parameters.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from neo4j import Driver, GraphDatabase
+
+from app.settings import Settings
+
+CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
+
+
+@lru_cache(maxsize=None)
+def query(name: str) -> str:
+    """The text of cypher/<name>.cypher."""
+    path = CYPHER_DIR / f"{name}.cypher"
+    return path.read_text(encoding="utf-8")
+
+
+def schema_statements() -> list[str]:
+    """Schema steps in file order; each file may hold several statements separated by ';'."""
+    statements: list[str] = []
+    for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
+        text = "\n".join(ln for ln in path.read_text(encoding="utf-8").splitlines()
+                         if not ln.strip().startswith("//"))
+        statements.extend(s.strip() for s in text.split(";") if s.strip())
+    return statements
+
+
+def connect(settings: Settings) -> Driver:
+    driver = GraphDatabase.driver(
+        settings.neo4j_uri,
+        auth=(settings.neo4j_user, settings.neo4j_password),
+        max_connection_pool_size=50,
+        connection_acquisition_timeout=30,
+    )
+    return driver
+
+
+def apply_schema(driver: Driver, database: str) -> None:
+    """Constraints and indexes; every statement is IF NOT EXISTS, so this is idempotent."""
+    with driver.session(database=database) as session:
+        for stmt in schema_statements():
+            session.run(stmt).consume()
+        session.run("CALL db.awaitIndexes(300)").consume()

@@ -1,0 +1,56 @@
+"""Domain errors -> HTTP answers, in one place. Every 4xx body says what was wrong and where."""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import ORJSONResponse
+
+from app import metrics
+from app.auth import Unauthorized
+from app.ingest.messages import FieldError, MessageErrors
+from app.ingest.writer import WriterClosed
+
+
+class NotFound(Exception):
+    def __init__(self, field: str, reason: str):
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def error_body(errors: list[FieldError]) -> dict:
+    first = errors[0]
+    return {"success": False, "error": first.reason, "field": first.field,
+            "errors": [{"field": e.field, "reason": e.reason} for e in errors]}
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(FieldError)
+    async def _field(_: Request, exc: FieldError):
+        metrics.REJECTED.labels(str(exc.status)).inc()
+        return ORJSONResponse(error_body([exc]), status_code=exc.status)
+
+    @app.exception_handler(MessageErrors)
+    async def _messages(_: Request, exc: MessageErrors):
+        status = max(e.status for e in exc.errors)
+        metrics.REJECTED.labels(str(status)).inc()
+        return ORJSONResponse(error_body(exc.errors), status_code=status)
+
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_: Request, exc: Unauthorized):
+        metrics.REJECTED.labels("401").inc()
+        return ORJSONResponse({"success": False, "error": exc.reason, "field": "Authorization"}, status_code=401,
+                              headers={"WWW-Authenticate": 'Basic realm="cdp"'})
+
+    @app.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound):
+        return ORJSONResponse({"error": exc.reason, "field": exc.field}, status_code=404)
+
+    @app.exception_handler(WriterClosed)
+    async def _closed(_: Request, exc: WriterClosed):
+        return ORJSONResponse({"success": False, "error": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError):
+        errs = [FieldError(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+        return ORJSONResponse(error_body(errs or [FieldError("request", "invalid request")]), status_code=400)

@@ -1,0 +1,198 @@
+"""The merge planner: given the graph's current state for a batch's identifiers, decide
+which identifiers join which profile, which profiles merge, and what is refused and why.
+
+Pure Python over a snapshot, so the rules are testable without a database; the store
+applies the plan inside the same transaction that read the snapshot (with the identifiers
+and profiles locked), so the plan cannot go stale.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from app.identity.rules import Identifier, IdentityRules
+
+
+@dataclass
+class ProfileState:
+    id: str
+    counts: Counter
+    created_ms: int
+    is_new: bool = False
+
+
+@dataclass
+class PlannedMessage:
+    message_id: str
+    identifiers: list[Identifier]  # strongest first, distinct
+    ts: int  # epoch ms of the corrected timestamp
+    source: str
+
+
+@dataclass
+class Evidence:
+    a: str
+    b: str
+    message_id: str
+    ts: int
+    source: str
+
+
+@dataclass
+class Refusal:
+    a: str
+    b: str
+    message_id: str
+    ts: int
+    source: str
+    reason: str
+
+
+@dataclass
+class Merge:
+    loser: str
+    survivor: str
+    message_id: str
+    ts: int
+    source: str
+    reason: str
+
+
+@dataclass
+class WritePlan:
+    new_profiles: list[dict] = field(default_factory=list)
+    assignments: list[dict] = field(default_factory=list)  # new identifier key -> profile id
+    merges: list[dict] = field(default_factory=list)  # existing loser -> final survivor
+    profile_updates: list[dict] = field(default_factory=list)  # counts and seen window
+    evidence: list[dict] = field(default_factory=list)
+    refusals: list[dict] = field(default_factory=list)
+    anchors: dict[str, str] = field(default_factory=dict)  # messageId -> identifier key
+
+
+class MergePlanner:
+    def __init__(self, rules: IdentityRules, owner: dict[str, str | None], profiles: dict[str, ProfileState]):
+        self.rules = rules
+        self.owner = dict(owner)  # identifier key -> live profile id (None: not yet assigned)
+        self.profiles = dict(profiles)
+        self.existing = set(profiles)
+        self.members: dict[str, set[str]] = {}  # profile id -> this batch's keys it holds
+        for key, pid in owner.items():
+            if pid is not None:
+                self.members.setdefault(pid, set()).add(key)
+        self.new_identifiers: set[str] = {k for k, p in owner.items() if p is None}
+        self.merges: list[Merge] = []
+        self.evidence: list[Evidence] = []
+        self.refusals: list[Refusal] = []
+        self.anchors: dict[str, str] = {}
+        self.touched: set[str] = set()
+        self.anchor_ts: list[tuple[str, int]] = []
+
+    def _fits(self, total: Counter, add: Counter) -> str | None:
+        """None if total+add respects every limit, else the reason it does not."""
+        for id_type, n in add.items():
+            limit = self.rules.limit(id_type)
+            if limit is not None and total[id_type] + n > limit:
+                return f"limit:{id_type}:{limit}"
+        return None
+
+    def _new_profile(self, ts: int) -> ProfileState:
+        state = ProfileState(id=str(uuid.uuid4()), counts=Counter(), created_ms=ts, is_new=True)
+        self.profiles[state.id] = state
+        return state
+
+    def _assign(self, key: str, id_type: str, profile: ProfileState) -> None:
+        self.owner[key] = profile.id
+        self.members.setdefault(profile.id, set()).add(key)
+        profile.counts[id_type] += 1
+        self.touched.add(profile.id)
+
+    def plan_message(self, msg: PlannedMessage) -> None:
+        ids = msg.identifiers
+        anchor = ids[0]
+        self.anchors[msg.message_id] = anchor.key
+        self.anchor_ts.append((anchor.key, msg.ts))
+        # Units: an existing profile, or a lone identifier with none yet.
+        accepted_profiles: list[ProfileState] = []
+        accepted_new: list[Identifier] = []
+        total: Counter = Counter()
+        for ident in ids:
+            pid = self.owner.get(ident.key)
+            if pid is not None and any(p.id == pid for p in accepted_profiles):
+                if ident is not anchor:
+                    self.evidence.append(Evidence(anchor.key, ident.key, msg.message_id, msg.ts, msg.source))
+                continue
+            add = Counter(self.profiles[pid].counts) if pid is not None else Counter({ident.type: 1})
+            reason = self._fits(total, add)
+            if reason is not None:
+                self.refusals.append(Refusal(anchor.key, ident.key, msg.message_id, msg.ts, msg.source, reason))
+                if pid is None:  # resolves separately, on a profile of its own
+                    self._assign(ident.key, ident.type, self._new_profile(msg.ts))
+                continue
+            total.update(add)
+            if pid is None:
+                accepted_new.append(ident)
+            else:
+                accepted_profiles.append(self.profiles[pid])
+            if ident is not anchor:
+                self.evidence.append(Evidence(anchor.key, ident.key, msg.message_id, msg.ts, msg.source))
+
+        if accepted_profiles:
+            # The profile holding the most identifiers survives: fewest relationships to rewrite.
+            survivor = max(accepted_profiles, key=lambda p: (sum(p.counts.values()), -p.created_ms, p.id))
+        else:
+            survivor = self._new_profile(msg.ts)
+        for loser in accepted_profiles:
+            if loser.id == survivor.id:
+                continue
+            self.merges.append(Merge(loser.id, survivor.id, msg.message_id, msg.ts, msg.source, "evidence"))
+            moved = self.members.pop(loser.id, set())
+            for k in moved:
+                self.owner[k] = survivor.id
+            self.members.setdefault(survivor.id, set()).update(moved)
+            survivor.counts.update(loser.counts)
+            loser.counts = Counter()
+            del self.profiles[loser.id]
+            self.touched.add(survivor.id)
+        for ident in accepted_new:
+            self._assign(ident.key, ident.type, survivor)
+
+    def plan(self, messages: list[PlannedMessage]) -> WritePlan:
+        for msg in messages:
+            self.plan_message(msg)
+        return self._write_plan()
+
+    def _write_plan(self) -> WritePlan:
+        plan = WritePlan(anchors=self.anchors)
+        live_new = {p.id for p in self.profiles.values() if p.is_new}
+        final: dict[str, str] = {}
+        for m in self.merges:  # chains within the batch collapse to the final survivor
+            final[m.loser] = m.survivor
+        def resolve(pid: str) -> str:
+            while pid in final:
+                pid = final[pid]
+            return pid
+        for pid in live_new:
+            p = self.profiles[pid]
+            plan.new_profiles.append({"id": pid, "createdAt": p.created_ms})
+        for m in self.merges:
+            if m.loser not in self.existing:  # created and merged away in this batch
+                continue
+            plan.merges.append({
+                "loser": m.loser, "survivor": resolve(m.survivor), "messageId": m.message_id, "ts": m.ts, "source": m.source, "reason": m.reason,
+            })
+        for key in sorted(self.new_identifiers):
+            plan.assignments.append({"key": key, "profile": self.owner[key]})
+        window: dict[str, tuple[int, int]] = {}
+        for key, ts in self.anchor_ts:
+            pid = self.owner[key]
+            lo, hi = window.get(pid, (ts, ts))
+            window[pid] = (min(lo, ts), max(hi, ts))
+        for pid in sorted((self.touched & set(self.profiles)) | set(window)):
+            c = self.profiles[pid].counts
+            lo, hi = window.get(pid, (None, None))
+            plan.profile_updates.append({"id": pid, "firstSeen": lo, "lastSeen": hi,
+                                         **{f"n_{t}": c[t] for t in self.rules.rules}})
+        plan.evidence = [vars(e) for e in self.evidence]
+        plan.refusals = [vars(r) for r in self.refusals]
+        return plan

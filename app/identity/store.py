@@ -1,0 +1,158 @@
+"""Write a batch of prepared messages: dedup, lock, plan the merges, apply them, store events.
+
+Everything happens in one managed write transaction, so a batch is durable as a whole when
+the function returns; deadlocks and constraint races surface as transient errors and the
+driver re-runs the (idempotent) function.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from neo4j import Driver, ManagedTransaction
+from neo4j.exceptions import TransientError
+
+from app.db import query
+from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
+from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules
+from app.ingest.prepare import PreparedMessage
+
+
+class StaleSnapshot(TransientError):
+    """A profile we read was retired before we locked it; the transaction is re-run."""
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0
+    duplicates: int = 0
+    merges: int = 0
+    new_profiles: int = 0
+    refusals: int = 0
+    duplicate_ids: list[str] = field(default_factory=list)
+
+
+def _aggregate_edges(rows: list[dict], with_reason: bool = False) -> list[dict]:
+    """One row per identifier pair (canonical key order): count, earliest and latest message."""
+    out: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        a, b = sorted((r["a"], r["b"]))
+        agg = out.get((a, b))
+        if agg is None:
+            agg = out[(a, b)] = {"a": a, "b": b, "count": 0, "source": r["source"],
+                                 "firstAt": r["ts"], "firstMessageId": r["message_id"],
+                                 "lastAt": r["ts"], "lastMessageId": r["message_id"]}
+        agg["count"] += 1
+        if r["ts"] < agg["firstAt"]:
+            agg.update(firstAt=r["ts"], firstMessageId=r["message_id"], source=r["source"])
+        if r["ts"] >= agg["lastAt"]:
+            agg.update(lastAt=r["ts"], lastMessageId=r["message_id"])
+        if with_reason:
+            agg["reason"] = r["reason"]
+    return sorted(out.values(), key=lambda r: (r["a"], r["b"]))
+
+
+class IdentityStore:
+    def __init__(self, driver: Driver, database: str, rules: IdentityRules):
+        self.driver = driver
+        self.database = database
+        self.rules = rules
+
+    def ingest(self, messages: list[PreparedMessage]) -> IngestResult:
+        if not messages:
+            return IngestResult()
+        with self.driver.session(database=self.database) as session:
+            return session.execute_write(self._ingest_tx, messages)
+
+    # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
+    def _ingest_tx(self, tx: ManagedTransaction, messages: list[PreparedMessage]) -> IngestResult:
+        result = IngestResult()
+        unique: dict[str, PreparedMessage] = {}
+        for m in messages:
+            if m.message_id in unique:
+                result.duplicates += 1
+                result.duplicate_ids.append(m.message_id)
+            else:
+                unique[m.message_id] = m
+        existing = {r["messageId"] for r in tx.run(query("ingest/existing_message_ids"), ids=list(unique))}
+        fresh = [m for m in unique.values() if m.message_id not in existing]
+        result.duplicates += len(existing)
+        result.duplicate_ids.extend(sorted(existing))
+        if not fresh:
+            return result
+
+        planned = self._with_alias_identifiers(tx, fresh)
+        owner = self._lock_identifiers(tx, planned)
+        profiles = self._lock_profiles(tx, {p for p in owner.values() if p})
+        plan = MergePlanner(self.rules, owner, profiles).plan(planned)
+        self._apply(tx, plan, planned)
+        created = tx.run(query("ingest/create_events"), ingestId=str(uuid.uuid4()), events=[
+            {"anchor": plan.anchors[m.message_id], "props": m.event} for m in fresh
+        ]).single()["created"]
+        result.stored = created
+        result.duplicates += len(fresh) - created  # lost a race to a concurrent writer
+        result.merges = len(plan.merges)
+        result.new_profiles = len(plan.new_profiles)
+        result.refusals = len(plan.refusals)
+        return result
+
+    def _with_alias_identifiers(self, tx: ManagedTransaction, fresh: list[PreparedMessage]) -> list[PlannedMessage]:
+        """alias.previousId is a known userId if the graph (or this batch) has it as one,
+        otherwise an anonymousId."""
+        prev_user_keys = [f"{USER_ID}:{m.previous_id}" for m in fresh if m.previous_id is not None]
+        known: set[str] = set()
+        if prev_user_keys:
+            known = {r["key"] for r in tx.run(query("ingest/known_identifiers"), keys=prev_user_keys)}
+        planned = []
+        for m in fresh:
+            ids = list(m.identifiers)
+            if m.previous_id is not None:
+                as_user = Identifier(USER_ID, m.previous_id)
+                ids.append(as_user if as_user.key in known else Identifier(ANONYMOUS_ID, m.previous_id))
+                ids = self.rules.ordered(ids)
+            for i in ids:
+                if i.type == USER_ID:
+                    known.add(i.key)
+            planned.append(PlannedMessage(m.message_id, ids, m.ts, m.source))
+        return planned
+
+    def _lock_identifiers(self, tx: ManagedTransaction, planned: list[PlannedMessage]) -> dict[str, str | None]:
+        rows: dict[str, dict] = {}
+        for m in planned:
+            for i in m.identifiers:
+                row = rows.get(i.key)
+                if row is None:
+                    rows[i.key] = {"key": i.key, "type": i.type, "value": i.value, "firstSeen": m.ts, "lastSeen": m.ts}
+                else:
+                    row["firstSeen"] = min(row["firstSeen"], m.ts)
+                    row["lastSeen"] = max(row["lastSeen"], m.ts)
+        ordered = [rows[k] for k in sorted(rows)]
+        return {r["key"]: r["profile"] for r in tx.run(query("ingest/lock_identifiers"), identifiers=ordered)}
+
+    def _lock_profiles(self, tx: ManagedTransaction, ids: set[str]) -> dict[str, ProfileState]:
+        if not ids:
+            return {}
+        out: dict[str, ProfileState] = {}
+        for r in tx.run(query("ingest/lock_profiles"), ids=sorted(ids)):
+            if r["retired"]:
+                raise StaleSnapshot(f"profile {r['id']} was retired while the batch was planned")
+            counts = Counter({t: r[t] for t in ("user_id", "email", "phone", "anonymous_id") if r[t]})
+            out[r["id"]] = ProfileState(r["id"], counts, r["createdAt"] or 0)
+        if len(out) != len(ids):
+            raise StaleSnapshot("a profile disappeared while the batch was planned")
+        return out
+
+    def _apply(self, tx: ManagedTransaction, plan: WritePlan, planned: list[PlannedMessage]) -> None:
+        if plan.new_profiles:
+            tx.run(query("ingest/create_profiles"), profiles=plan.new_profiles).consume()
+        if plan.merges:
+            tx.run(query("ingest/merge_profiles"), merges=plan.merges).consume()
+        if plan.assignments:
+            tx.run(query("ingest/assign_identifiers"), rows=plan.assignments).consume()
+        if plan.profile_updates:
+            tx.run(query("ingest/update_profiles"), rows=plan.profile_updates).consume()
+        if plan.evidence:
+            tx.run(query("ingest/record_evidence"), rows=_aggregate_edges(plan.evidence)).consume()
+        if plan.refusals:
+            tx.run(query("ingest/record_refusals"), rows=_aggregate_edges(plan.refusals, with_reason=True)).consume()

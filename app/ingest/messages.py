@@ -1,0 +1,164 @@
+"""Segment Tracking API message models and validation at the edge.
+
+Each error names the field path it is about (`batch[3].userId`) and why.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Annotated, Any, Literal, Union
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
+
+Id = Annotated[Union[StrictStr, StrictInt], Field(union_mode="left_to_right")]
+Name = Annotated[StrictStr, Field(max_length=1024)]
+
+
+class SegmentMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    messageId: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = None
+    userId: Id | None = None
+    anonymousId: Id | None = None
+    timestamp: datetime | None = None
+    originalTimestamp: datetime | None = None
+    sentAt: datetime | None = None
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _needs_an_id(self):
+        if _blank(self.userId) and _blank(self.anonymousId):
+            raise ValueError("userId or anonymousId is required")
+        return self
+
+
+def _blank(v: object) -> bool:
+    return v is None or (isinstance(v, str) and not v.strip())
+
+
+class TrackMessage(SegmentMessage):
+    type: Literal["track"] = "track"
+    event: Annotated[StrictStr, Field(min_length=1, max_length=1024)]
+    properties: dict[str, Any] | None = None
+
+
+class IdentifyMessage(SegmentMessage):
+    type: Literal["identify"] = "identify"
+    traits: dict[str, Any] | None = None
+
+
+class PageMessage(SegmentMessage):
+    type: Literal["page"] = "page"
+    name: Name | None = None
+    category: Name | None = None
+    properties: dict[str, Any] | None = None
+
+
+class ScreenMessage(SegmentMessage):
+    type: Literal["screen"] = "screen"
+    name: Name | None = None
+    category: Name | None = None
+    properties: dict[str, Any] | None = None
+
+
+class GroupMessage(SegmentMessage):
+    type: Literal["group"] = "group"
+    groupId: Id
+    traits: dict[str, Any] | None = None
+
+
+class AliasMessage(SegmentMessage):
+    type: Literal["alias"] = "alias"
+    previousId: Id
+    userId: Id
+
+    @model_validator(mode="after")
+    def _previous_differs(self):
+        if _blank(self.previousId):
+            raise ValueError("previousId must not be empty")
+        return self
+
+
+MESSAGE_MODELS: dict[str, type[SegmentMessage]] = {
+    "track": TrackMessage,
+    "identify": IdentifyMessage,
+    "page": PageMessage,
+    "screen": ScreenMessage,
+    "group": GroupMessage,
+    "alias": AliasMessage,
+}
+MESSAGE_TYPES = tuple(MESSAGE_MODELS)
+
+AnyMessage = Annotated[
+    Union[TrackMessage, IdentifyMessage, PageMessage, ScreenMessage, GroupMessage, AliasMessage],
+    Field(discriminator="type"),
+]
+
+
+class BatchRequest(BaseModel):
+    """Documents /v1/batch for OpenAPI; validation happens item by item below."""
+
+    model_config = ConfigDict(extra="allow")
+    batch: list[AnyMessage]
+    context: dict[str, Any] | None = None
+    integrations: dict[str, Any] | None = None
+    sentAt: datetime | None = None
+    writeKey: str | None = None
+
+
+_adapters = {t: TypeAdapter(m) for t, m in MESSAGE_MODELS.items()}
+
+
+class FieldError(Exception):
+    """A request that cannot be accepted, with the field path and reason (and HTTP status)."""
+
+    def __init__(self, field: str, reason: str, status: int = 400):
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+        self.status = status
+
+
+class MessageErrors(Exception):
+    def __init__(self, errors: list[FieldError]):
+        super().__init__("; ".join(str(e) for e in errors))
+        self.errors = errors
+
+
+def _path(prefix: str, loc: tuple) -> str:
+    out = prefix
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out = f"{out}.{part}" if out else str(part)
+    return out or "body"
+
+
+def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: int) -> SegmentMessage:
+    """Validate one message; raise FieldError(s) naming the path."""
+    if not isinstance(raw, dict):
+        raise MessageErrors([FieldError(prefix or "body", "must be a JSON object")])
+    if forced_type is not None:
+        raw = {**raw, "type": forced_type} if raw.get("type") != forced_type else raw
+    msg_type = raw.get("type")
+    if msg_type not in _adapters:
+        raise MessageErrors([FieldError(_path(prefix, ("type",)), f"must be one of {', '.join(MESSAGE_TYPES)}")])
+    size = len(orjson.dumps(raw))
+    if size > max_bytes:
+        raise MessageErrors([FieldError(prefix or "body", f"message is {size} bytes; the limit is {max_bytes}", 413)])
+    try:
+        return _adapters[msg_type].validate_python(raw)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            loc = tuple(err["loc"])
+            errors.append(FieldError(_path(prefix, loc), err["msg"]))
+        raise MessageErrors(errors) from None
+
+
+def to_utc(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)

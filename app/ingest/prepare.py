@@ -1,0 +1,105 @@
+"""From validated Segment messages to what the store writes: event properties, identifiers,
+corrected timestamps, a messageId for dedup."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules, extract_identifiers
+from app.ingest import timestamps
+from app.ingest.messages import FieldError, MessageErrors, SegmentMessage, to_utc
+
+_TYPED_FIELDS = {"messageId", "userId", "anonymousId", "timestamp", "originalTimestamp", "sentAt",
+                 "context", "integrations", "type", "properties", "traits", "writeKey"}
+_SCALAR_FIELDS = ("event", "name", "category", "groupId", "previousId")
+
+
+@dataclass(slots=True)
+class PreparedMessage:
+    message_id: str
+    type: str
+    source: str
+    identifiers: list[Identifier]  # strongest first
+    previous_id: str | None  # alias only: typed by the resolver against the graph
+    ts: int
+    event: dict[str, Any]  # node properties for (:Event)
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _generated_message_id(raw: dict) -> str:
+    """Deterministic id for a message sent without one, so its retries still dedup."""
+    body = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")}
+    return "gen-" + hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+
+
+def prepare(
+    msg: SegmentMessage,
+    raw: dict,
+    path: str,
+    *,
+    source: str,
+    received_at: datetime,
+    batch_sent_at: datetime | None,
+    batch_context: dict | None,
+    batch_integrations: dict | None,
+    rules: IdentityRules,
+) -> PreparedMessage:
+    context = {**(batch_context or {}), **(msg.context or {})} if batch_context else msg.context
+    integrations = ({**(batch_integrations or {}), **(msg.integrations or {})}
+                    if batch_integrations else msg.integrations)
+    original = to_utc(msg.originalTimestamp or msg.timestamp)
+    sent_at = to_utc(msg.sentAt) or to_utc(batch_sent_at)
+    ts = timestamps.correct(original, sent_at, received_at)
+
+    as_dict = {"userId": msg.userId, "anonymousId": msg.anonymousId, "context": context,
+               "traits": getattr(msg, "traits", None), "properties": getattr(msg, "properties", None)}
+    identifiers, dropped = extract_identifiers(rules, as_dict)
+    previous_id = None
+    if msg.type == "alias":
+        previous_id = rules.normalise(ANONYMOUS_ID, msg.previousId)
+        if previous_id is None:
+            raise MessageErrors([FieldError(f"{path}.previousId", "blocked or empty value")])
+    if not any(i.type in (USER_ID, ANONYMOUS_ID) for i in identifiers):
+        fields = ", ".join(f"{path}.{d.field}" for d in dropped if d.field in ("userId", "anonymousId"))
+        raise MessageErrors([FieldError(fields or f"{path}.userId", "userId/anonymousId value is blocked or empty")])
+
+    message_id = msg.messageId or _generated_message_id(raw)
+    event: dict[str, Any] = {
+        "messageId": message_id,
+        "type": msg.type,
+        "source": source,
+        "userId": None if msg.userId is None else str(msg.userId),
+        "anonymousId": None if msg.anonymousId is None else str(msg.anonymousId),
+        "ts": timestamps.epoch_ms(ts.timestamp),
+        "timestamp": timestamps.iso(ts.timestamp),
+        "originalTimestamp": timestamps.iso(ts.original_timestamp),
+        "sentAt": timestamps.iso(ts.sent_at),
+        "receivedAt": timestamps.iso(ts.received_at),
+        "properties": _json(getattr(msg, "properties", None)),
+        "traits": _json(getattr(msg, "traits", None)),
+        "context": _json(context),
+        "integrations": _json(integrations),
+    }
+    for name in _SCALAR_FIELDS:
+        value = getattr(msg, name, None)
+        if value is not None:
+            event[name] = str(value)
+    extra = {k: v for k, v in (msg.model_extra or {}).items() if k not in _TYPED_FIELDS}
+    if extra:
+        event["extra"] = _json(extra)
+    return PreparedMessage(
+        message_id=message_id,
+        type=msg.type,
+        source=source,
+        identifiers=rules.ordered(identifiers),
+        previous_id=previous_id,
+        ts=event["ts"],
+        event=event,
+    )

@@ -1,0 +1,97 @@
+"""Turn a request body into prepared messages: decoding, limits, validation, write key."""
+from __future__ import annotations
+
+import zlib
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from pydantic import TypeAdapter, ValidationError
+
+from app.auth import Keyring, basic_username
+from app.identity.rules import IdentityRules
+from app.ingest.messages import FieldError, MessageErrors, to_utc, validate_message
+from app.ingest.prepare import PreparedMessage, prepare
+from app.settings import Settings
+
+_datetime = TypeAdapter(datetime)
+
+
+def decode_body(body: bytes, content_encoding: str | None, limit: int) -> Any:
+    """Bytes -> JSON value; gzip bodies (as the SDKs send them) are inflated within the limit."""
+    encoding = (content_encoding or "").strip().lower()
+    if encoding == "gzip":
+        inflater = zlib.decompressobj(wbits=31)
+        try:
+            body = inflater.decompress(body, limit + 1)
+        except zlib.error:
+            raise FieldError("body", "Content-Encoding is gzip but the body is not valid gzip") from None
+    elif encoding not in ("", "identity"):
+        raise FieldError("Content-Encoding", f"unsupported encoding {encoding!r}; use gzip or none", 415)
+    if len(body) > limit:
+        raise FieldError("body", f"request body exceeds {limit} bytes", 413)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise FieldError("body", f"invalid JSON: {exc}") from None
+
+
+class IngestService:
+    def __init__(self, settings: Settings, keyring: Keyring, rules: IdentityRules):
+        self.settings = settings
+        self.keyring = keyring
+        self.rules = rules
+
+    def source(self, authorization: str | None, body: Any) -> str:
+        key = basic_username(authorization)
+        if not key and isinstance(body, dict) and isinstance(body.get("writeKey"), str):
+            key = body["writeKey"]
+        return self.keyring.source_for(key)
+
+    def single(self, body: Any, msg_type: str | None, source: str) -> list[PreparedMessage]:
+        """One message (/v1/track …, or /api/track with the type in the body)."""
+        now = datetime.now(timezone.utc)
+        msg = validate_message(body, "", msg_type, self.settings.max_message_bytes)
+        return [prepare(msg, body, "", source=source, received_at=now, batch_sent_at=None,
+                        batch_context=None, batch_integrations=None, rules=self.rules)]
+
+    def batch(self, body: Any, source: str) -> list[PreparedMessage]:
+        if not isinstance(body, dict):
+            raise FieldError("body", "must be a JSON object with a batch array")
+        items = body.get("batch")
+        if not isinstance(items, list):
+            raise FieldError("batch", "required: an array of messages")
+        if not items:
+            raise FieldError("batch", "must hold at least one message")
+        if len(items) > self.settings.max_batch_messages:
+            raise FieldError("batch", f"{len(items)} messages; the limit is {self.settings.max_batch_messages}")
+        ctx, integ = body.get("context"), body.get("integrations")
+        for name, value in (("context", ctx), ("integrations", integ)):
+            if value is not None and not isinstance(value, dict):
+                raise FieldError(name, "must be an object")
+        sent_at = None
+        if body.get("sentAt") is not None:
+            try:
+                sent_at = to_utc(_datetime.validate_python(body["sentAt"]))
+            except ValidationError:
+                raise FieldError("sentAt", "must be an ISO-8601 date-time") from None
+        now = datetime.now(timezone.utc)
+        out: list[PreparedMessage] = []
+        errors: list[FieldError] = []
+        for n, raw in enumerate(items):
+            path = f"batch[{n}]"
+            try:
+                msg = validate_message(raw, path, None, self.settings.max_message_bytes)
+                out.append(prepare(msg, raw, path, source=source, received_at=now, batch_sent_at=sent_at,
+                                   batch_context=ctx, batch_integrations=integ, rules=self.rules))
+            except MessageErrors as exc:
+                errors.extend(exc.errors)
+            if len(errors) >= 50:
+                break
+        if errors:
+            # 413 only matters for a lone oversize item; any other problem is a 400.
+            for e in errors:
+                if e.status == 413:
+                    e.status = 400
+            raise MessageErrors(errors)
+        return out

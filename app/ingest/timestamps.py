@@ -1,0 +1,40 @@
+"""Clock-skew correction, as Segment does it.
+
+A device's clock may be wrong, but the difference between when it says the event happened
+(originalTimestamp) and when it says it sent it (sentAt) is right. So:
+    timestamp = receivedAt - (sentAt - originalTimestamp)
+Without sentAt there is nothing to correct against and the client's timestamp stands; without
+any client timestamp the event happened when it was received.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Timestamps:
+    timestamp: datetime
+    original_timestamp: datetime | None
+    sent_at: datetime | None
+    received_at: datetime
+
+
+def correct(original: datetime | None, sent_at: datetime | None, received_at: datetime) -> Timestamps:
+    if original is None:
+        ts = received_at
+    elif sent_at is None:
+        ts = original
+    else:
+        ts = received_at - (sent_at - original)
+    return Timestamps(ts, original, sent_at, received_at)
+
+
+def iso(dt: datetime | None) -> str | None:
+    if dt is None:
+        return None
+    return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def epoch_ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)

@@ -1,0 +1,77 @@
+"""Every knob of the service, in one place, read from CDP_* environment variables."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class IdentifierRule(BaseModel):
+    """How many identifiers of one type a profile may hold, and which type wins a conflict.
+
+    priority: 1 is the strongest; limit None means unlimited.
+    """
+
+    limit: int | None = Field(default=None, ge=1)
+    priority: int = Field(ge=1)
+
+
+DEFAULT_RULES = {
+    "user_id": IdentifierRule(limit=1, priority=1),
+    "email": IdentifierRule(limit=5, priority=2),
+    "phone": IdentifierRule(limit=5, priority=3),
+    "anonymous_id": IdentifierRule(limit=None, priority=4),
+}
+
+DEFAULT_BLOCKED_VALUES = [
+    "", "undefined", "null", "none", "nan", "0", "anonymous", "-1", "nil", "n/a", "na",
+    "unknown", "[object object]", "guest", "test", "user", "false", "true",
+]
+
+DEFAULT_BLOCKED_EMAILS = [
+    "test@test.com", "test@example.com", "email@example.com", "user@example.com",
+    "example@example.com", "noreply@example.com", "no-reply@example.com", "a@a.com",
+    "none@none.com", "null@null.com", "email@email.com", "test@gmail.com", "foo@bar.com",
+    "asdf@asdf.com", "abc@abc.com",
+]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CDP_", env_nested_delimiter="__", extra="ignore")
+
+    neo4j_uri: str = "bolt://127.0.0.1:7687"
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = "cdp-local-password"
+    neo4j_database: str = "neo4j"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # write key -> source name. Local defaults only; set CDP_WRITE_KEYS in any real deployment.
+    write_keys: dict[str, str] = {
+        "dev-web-key": "web",
+        "dev-mobile-key": "mobile",
+        "dev-server-key": "server",
+        "dev-stripe-key": "stripe",
+    }
+    # Admin bearer tokens for reads. Plain values or "sha256:<hex>" digests.
+    admin_tokens: list[str] = ["dev-admin-token"]
+
+    identity_rules: dict[str, IdentifierRule] = DEFAULT_RULES
+    blocked_values: list[str] = DEFAULT_BLOCKED_VALUES
+    blocked_emails: list[str] = DEFAULT_BLOCKED_EMAILS
+    default_phone_region: str = "US"
+
+    # Segment HTTP Tracking API limits.
+    max_message_bytes: int = 32 * 1024
+    max_batch_bytes: int = 500 * 1024
+    max_batch_messages: int = 2500
+
+    # Group commit: how many messages one write transaction may carry.
+    group_commit_max_messages: int = 2000
+
+    log_level: str = "INFO"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

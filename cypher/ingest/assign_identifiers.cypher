@@ -1,0 +1,3 @@
+UNWIND $rows AS row
+MATCH (i:Identifier {key: row.key}), (p:Profile {id: row.profile})
+CREATE (i)-[:BELONGS_TO]->(p)

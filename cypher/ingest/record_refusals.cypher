@@ -1,0 +1,8 @@
+// A join the rules refused: kept so the decision is explainable.
+UNWIND $rows AS row
+MATCH (a:Identifier {key: row.a}), (b:Identifier {key: row.b})
+MERGE (a)-[r:REFUSED_WITH]->(b)
+  ON CREATE SET r.firstAt = row.firstAt, r.firstMessageId = row.firstMessageId, r.source = row.source,
+                r.reason = row.reason, r.lastAt = row.lastAt, r.count = 0
+SET r.count = r.count + row.count, r.reason = row.reason,
+    r.lastAt = CASE WHEN row.lastAt > r.lastAt THEN row.lastAt ELSE r.lastAt END

@@ -1,0 +1,5 @@
+CREATE INDEX identifier_type IF NOT EXISTS FOR (i:Identifier) ON (i.type);
+CREATE INDEX event_ts IF NOT EXISTS FOR (e:Event) ON (e.ts);
+CREATE INDEX event_name IF NOT EXISTS FOR (e:Event) ON (e.event);
+CREATE INDEX event_type IF NOT EXISTS FOR (e:Event) ON (e.type);
+CREATE INDEX profile_last_seen IF NOT EXISTS FOR (p:Profile) ON (p.lastSeen);

@@ -1,0 +1,38 @@
+"""Test helpers: auth headers, ids, and reads of the graph's state."""
+from __future__ import annotations
+
+import base64
+import uuid
+
+from app.db import query
+
+ADMIN = {"Authorization": "Bearer dev-admin-token"}
+
+
+def basic(write_key: str = "dev-web-key") -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+
+
+def new_id(prefix: str = "m") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def partition(driver) -> set[frozenset[str]]:
+    """The live profiles as sets of identifier keys."""
+    records, _, _ = driver.execute_query(query("ops/partition"))
+    return {frozenset(r["keys"]) for r in records}
+
+
+def invariants(driver) -> dict:
+    records, _, _ = driver.execute_query(query("ops/invariants"))
+    return dict(records[0])
+
+
+def assert_invariants(driver) -> None:
+    bad = {k: v for k, v in invariants(driver).items() if v}
+    assert not bad, f"identity invariants broken: {bad}"
+
+
+def count(driver, cypher: str, **params) -> int:
+    records, _, _ = driver.execute_query(cypher, **params)
+    return records[0][0]
