@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal, Union
 
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 Id = Annotated[Union[StrictStr, StrictInt], Field(union_mode="left_to_right")]
 Name = Annotated[StrictStr, Field(max_length=1024)]
@@ -29,8 +30,13 @@ class SegmentMessage(BaseModel):
     @model_validator(mode="after")
     def _needs_an_id(self):
         if _blank(self.userId) and _blank(self.anonymousId):
-            raise ValueError("userId or anonymousId is required")
+            raise _field_error("userId", "userId or anonymousId is required")
         return self
+
+
+def _field_error(field: str, reason: str) -> PydanticCustomError:
+    """A model-level check's error, carrying the field it is about (model validators have no loc)."""
+    return PydanticCustomError("field_check", reason, {"field": field})
 
 
 def _blank(v: object) -> bool:
@@ -76,7 +82,7 @@ class AliasMessage(SegmentMessage):
     @model_validator(mode="after")
     def _previous_differs(self):
         if _blank(self.previousId):
-            raise ValueError("previousId must not be empty")
+            raise _field_error("previousId", "previousId must not be empty")
         return self
 
 
@@ -126,7 +132,8 @@ class MessageErrors(Exception):
         self.errors = errors
 
 
-def _path(prefix: str, loc: tuple) -> str:
+def field_path(prefix: str, *loc: str | int) -> str:
+    """`batch[3]` + ("context", "traits") -> `batch[3].context.traits`; no prefix -> `context.traits`."""
     out = prefix
     for part in loc:
         if isinstance(part, int):
@@ -136,6 +143,11 @@ def _path(prefix: str, loc: tuple) -> str:
     return out or "body"
 
 
+def _reason(err: dict) -> str:
+    msg = err["msg"]
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
 def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: int) -> SegmentMessage:
     """Validate one message; raise FieldError(s) naming the path."""
     if not isinstance(raw, dict):
@@ -143,8 +155,8 @@ def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: 
     if forced_type is not None:
         raw = {**raw, "type": forced_type} if raw.get("type") != forced_type else raw
     msg_type = raw.get("type")
-    if msg_type not in _adapters:
-        raise MessageErrors([FieldError(_path(prefix, ("type",)), f"must be one of {', '.join(MESSAGE_TYPES)}")])
+    if not isinstance(msg_type, str) or msg_type not in _adapters:
+        raise MessageErrors([FieldError(field_path(prefix, "type"), f"must be one of {', '.join(MESSAGE_TYPES)}")])
     size = len(orjson.dumps(raw))
     if size > max_bytes:
         raise MessageErrors([FieldError(prefix or "body", f"message is {size} bytes; the limit is {max_bytes}", 413)])
@@ -153,8 +165,8 @@ def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: 
     except ValidationError as exc:
         errors = []
         for err in exc.errors(include_url=False):
-            loc = tuple(err["loc"])
-            errors.append(FieldError(_path(prefix, loc), err["msg"]))
+            loc = tuple(err["loc"]) or ((err.get("ctx") or {}).get("field"),)
+            errors.append(FieldError(field_path(prefix, *(p for p in loc if p is not None)), _reason(err)))
         raise MessageErrors(errors) from None
 
 
