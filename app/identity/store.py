@@ -6,12 +6,11 @@ driver re-runs the (idempotent) function.
 """
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
 from neo4j import Driver, ManagedTransaction
-from neo4j.exceptions import TransientError
+from neo4j.exceptions import ConstraintError
 
 from app.db import query
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
@@ -19,7 +18,7 @@ from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules
 from app.ingest.prepare import PreparedMessage
 
 
-class StaleSnapshot(TransientError):
+class StaleSnapshot(Exception):
     """A profile we read was retired before we locked it; the transaction is re-run."""
 
 
@@ -63,7 +62,15 @@ class IdentityStore:
         if not messages:
             return IngestResult()
         with self.driver.session(database=self.database) as session:
-            return session.execute_write(self._ingest_tx, messages)
+            for attempt in range(3):
+                try:
+                    return session.execute_write(self._ingest_tx, messages)
+                except (ConstraintError, StaleSnapshot):
+                    # A concurrent writer stored one of these messageIds first, or retired a profile
+                    # we read; the re-run sees the committed state.
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
 
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
     def _ingest_tx(self, tx: ManagedTransaction, messages: list[PreparedMessage]) -> IngestResult:
@@ -87,11 +94,10 @@ class IdentityStore:
         profiles = self._lock_profiles(tx, {p for p in owner.values() if p})
         plan = MergePlanner(self.rules, owner, profiles).plan(planned)
         self._apply(tx, plan, planned)
-        created = tx.run(query("ingest/create_events"), ingestId=str(uuid.uuid4()), events=[
+        tx.run(query("ingest/create_events"), events=[
             {"anchor": plan.anchors[m.message_id], "props": m.event} for m in fresh
-        ]).single()["created"]
-        result.stored = created
-        result.duplicates += len(fresh) - created  # lost a race to a concurrent writer
+        ]).consume()
+        result.stored = len(fresh)
         result.merges = len(plan.merges)
         result.new_profiles = len(plan.new_profiles)
         result.refusals = len(plan.refusals)
@@ -145,11 +151,17 @@ class IdentityStore:
 
     def _apply(self, tx: ManagedTransaction, plan: WritePlan, planned: list[PlannedMessage]) -> None:
         if plan.new_profiles:
-            tx.run(query("ingest/create_profiles"), profiles=plan.new_profiles).consume()
+            keys: dict[str, list[str]] = {}
+            for a in plan.assignments:
+                keys.setdefault(a["profile"], []).append(a["key"])
+            tx.run(query("ingest/create_profiles"),
+                   profiles=[{**p, "keys": keys.get(p["id"], [])} for p in plan.new_profiles]).consume()
         if plan.merges:
             tx.run(query("ingest/merge_profiles"), merges=plan.merges).consume()
-        if plan.assignments:
-            tx.run(query("ingest/assign_identifiers"), rows=plan.assignments).consume()
+        new_profiles = {p["id"] for p in plan.new_profiles}
+        existing = [a for a in plan.assignments if a["profile"] not in new_profiles]
+        if existing:
+            tx.run(query("ingest/assign_identifiers"), rows=existing).consume()
         if plan.profile_updates:
             tx.run(query("ingest/update_profiles"), rows=plan.profile_updates).consume()
         if plan.evidence:

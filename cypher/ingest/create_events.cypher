@@ -1,10 +1,7 @@
-// MERGE on the unique messageId: a concurrent writer of the same message waits, then matches,
-// and only the creator links the event to its identifier.
+// Events hang off the identifier they were seen with. Plain CREATE: the batch was already
+// checked for stored messageIds, and the unique constraint turns a concurrent writer's
+// duplicate into a ConstraintError, on which the store re-runs the transaction.
 UNWIND $events AS ev
 MATCH (i:Identifier {key: ev.anchor})
-MERGE (e:Event {messageId: ev.props.messageId})
-  ON CREATE SET e += ev.props, e.ingestId = $ingestId
-WITH e, i, ev
-WHERE e.ingestId = $ingestId
-CREATE (e)-[:SEEN_AS]->(i)
-RETURN count(e) AS created
+CREATE (e:Event)-[:SEEN_AS]->(i)
+SET e = ev.props

@@ -1,2 +1,7 @@
+// New profiles, each with the identifiers assigned to it in this batch.
 UNWIND $profiles AS row
-CREATE (:Profile {id: row.id, createdAt: row.createdAt, firstSeen: row.createdAt, lastSeen: row.createdAt, version: 0})
+CREATE (p:Profile {id: row.id, createdAt: row.createdAt, firstSeen: row.createdAt, lastSeen: row.createdAt, version: 0})
+WITH p, row
+UNWIND row.keys AS key
+MATCH (i:Identifier {key: key})
+CREATE (i)-[:BELONGS_TO]->(p)

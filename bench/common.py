@@ -1,0 +1,55 @@
+"""Shared by the benchmarks: a dedicated Neo4j instance, wiping it, writing results."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import time
+from pathlib import Path
+
+from neo4j import GraphDatabase
+
+from app import db
+from app.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PASSWORD = os.environ.get("CDP_NEO4J_PASSWORD", "cdp-local-password")
+
+
+def bench_settings(port: int, **overrides) -> Settings:
+    return Settings(neo4j_uri=f"bolt://127.0.0.1:{port}", neo4j_password=PASSWORD, log_level="WARNING", **overrides)
+
+
+def start_neo4j(instance: str, port: int, http_port: int) -> None:
+    """Start (or reuse) a local Neo4j instance of the benchmarks' own, never the dev one."""
+    env = {**os.environ, "NEO4J_INSTANCE": instance, "NEO4J_BOLT_PORT": str(port), "NEO4J_HTTP_PORT": str(http_port)}
+    subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), "start"], check=True, env=env)
+
+
+def fresh_graph(settings: Settings):
+    """A driver on an empty graph with the schema applied."""
+    driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
+    driver.verify_connectivity()
+    with driver.session() as s:
+        s.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS").consume()
+    db.apply_schema(driver, settings.neo4j_database)
+    return driver
+
+
+def write_results(name: str, figures: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    doc = {"benchmark": name, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+           "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, **figures}
+    path.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {path.relative_to(ROOT)}")
+    return path
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]

@@ -1,0 +1,241 @@
+"""Ingest benchmark, loopback only: batch throughput vs the raw UNWIND ceiling, /v1/track
+latency at a fixed rate, and merge time of a 100,000-event profile vs a 10-event one.
+
+    python bench/ingest.py [--seconds 20] [--port 7690]
+
+Goals (2-core machine, Neo4j on it): /v1/batch of 100 >= 5,000 events/s sustained and >= 70%
+of the ceiling measured in the same run; /v1/track p99 < 25 ms at 500 requests/s; merging a
+100,000-event profile within 2x the time of merging a 10-event profile.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+import orjson
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from app.auth import Keyring  # noqa: E402
+from app.identity.rules import IdentityRules  # noqa: E402
+from app.identity.store import IdentityStore  # noqa: E402
+from app.ingest.service import IngestService  # noqa: E402
+from bench.common import ROOT, bench_settings, fresh_graph, percentile, start_neo4j, write_results  # noqa: E402
+
+AUTH = {"Authorization": "Basic " + base64.b64encode(b"dev-web-key:").decode(), "Content-Type": "application/json"}
+
+
+class Population:
+    """People with a device, some logged in, some with an email: a web app's traffic mix."""
+
+    def __init__(self, people: int, seed: int, tag: str):
+        self.rng = random.Random(seed)
+        self.people = people
+        self.tag = tag
+
+    def message(self) -> dict:
+        p = self.rng.randrange(self.people)
+        roll = self.rng.random()
+        m = {"messageId": uuid.uuid4().hex, "anonymousId": f"{self.tag}-dev-{p}",
+             "timestamp": "2026-11-20T10:00:00.000Z", "context": {"library": {"name": "bench", "version": "1"}}}
+        if roll < 0.70:
+            m.update(type="track", event=f"Event {p % 20}", properties={"value": p % 97, "plan": "pro"})
+        elif roll < 0.95:
+            m.update(type="page", userId=f"{self.tag}-user-{p}", name="Pricing", properties={"path": "/pricing"})
+        else:
+            m.update(type="identify", userId=f"{self.tag}-user-{p}",
+                     traits={"email": f"person{p}@{self.tag}.example.org", "plan": "pro"})
+        return m
+
+
+def ceiling(store: IdentityStore, service: IngestService, pop: Population, events: int, batch: int) -> float:
+    """The same write path (one UNWIND transaction per group), called directly: no HTTP, no waiting."""
+    prepared = [service.batch({"batch": [pop.message() for _ in range(batch)]}, "web") for _ in range(events // batch)]
+    started = time.perf_counter()
+    for group in prepared:
+        store.ingest(group)
+    return events / (time.perf_counter() - started)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_api(settings, port: int) -> subprocess.Popen:
+    env = {**os.environ, "CDP_NEO4J_URI": settings.neo4j_uri, "CDP_NEO4J_PASSWORD": settings.neo4j_password,
+           "CDP_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app", "--host", "127.0.0.1",
+                             "--port", str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            raise SystemExit("the API exited during start-up")
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("the API did not start")
+
+
+async def batch_load(url: str, pop: Population, seconds: float, clients: int, size: int) -> dict:
+    """Closed loop: `clients` senders, each posting batches back to back for `seconds`."""
+    bodies = [orjson.dumps({"batch": [pop.message() for _ in range(size)]})
+              for _ in range(int(seconds * 9000 / size) + clients)]
+    sent = 0
+    failures = 0
+    stop = time.perf_counter() + seconds
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        nonlocal sent, failures
+        while time.perf_counter() < stop and bodies:
+            r = await client.post(f"{url}/v1/batch", content=bodies.pop(), headers=AUTH)
+            if r.status_code == 200:
+                sent += size
+            else:
+                failures += 1
+
+    started = time.perf_counter()
+    last_report = started
+    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=clients)) as client:
+        tasks = [asyncio.create_task(sender(client)) for _ in range(clients)]
+        while not all(t.done() for t in tasks):
+            await asyncio.sleep(0.5)
+            now = time.perf_counter()
+            if now - last_report >= 5:
+                print(f"  … {now - started:4.0f}s  {sent / (now - started):8.0f} events/s", flush=True)
+                last_report = now
+        await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    return {"events": sent, "seconds": round(elapsed, 2), "events_per_s": round(sent / elapsed), "failed_requests": failures,
+            "clients": clients, "batch_size": size}
+
+
+async def track_latency(url: str, pop: Population, rate: int, seconds: float) -> dict:
+    """Open loop: one request every 1/rate s whatever the answers do; latency from send to answer."""
+    total = int(rate * seconds)
+    bodies = [orjson.dumps({**pop.message(), "type": "track", "event": "Clicked"}) for _ in range(total)]
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(client: httpx.AsyncClient, body: bytes) -> None:
+        nonlocal errors
+        t0 = time.perf_counter()
+        r = await client.post(f"{url}/v1/track", content=body, headers=AUTH)
+        latencies.append((time.perf_counter() - t0) * 1000)
+        if r.status_code != 200:
+            errors += 1
+
+    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=64)) as client:
+        for _ in range(20):  # warm the connection pool
+            await client.get(f"{url}/healthz")
+        started = time.perf_counter()
+        tasks = []
+        for n, body in enumerate(bodies):
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(client, body)))
+        await asyncio.gather(*tasks)
+        achieved = total / (time.perf_counter() - started)
+    return {"requests": total, "target_rps": rate, "achieved_rps": round(achieved), "errors": errors,
+            "p50_ms": round(percentile(latencies, 50), 2), "p95_ms": round(percentile(latencies, 95), 2),
+            "p99_ms": round(percentile(latencies, 99), 2), "max_ms": round(max(latencies), 2)}
+
+
+def merge_time(store: IdentityStore, service: IngestService, events: int, repeats: int) -> float:
+    """Median seconds to merge a profile holding `events` events into a logged-in profile."""
+    times = []
+    for n in range(repeats):
+        device, user = f"merge-dev-{events}-{n}", f"merge-user-{events}-{n}"
+        for start in range(0, events, 5000):
+            chunk = [{"type": "track", "event": "Viewed", "anonymousId": device, "messageId": uuid.uuid4().hex}
+                     for _ in range(min(5000, events - start))]
+            store.ingest(service.batch({"batch": chunk}, "web"))
+        store.ingest(service.batch({"batch": [{"type": "identify", "userId": user, "messageId": uuid.uuid4().hex}]}, "web"))
+        merge = service.batch({"batch": [{"type": "identify", "userId": user, "anonymousId": device,
+                                          "messageId": uuid.uuid4().hex}]}, "web")
+        t0 = time.perf_counter()
+        result = store.ingest(merge)
+        times.append(time.perf_counter() - t0)
+        assert result.merges == 1, "the benchmark's merge did not merge"
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--port", type=int, default=7689, help="bolt port of the benchmark Neo4j instance")
+    ap.add_argument("--instance", default="bench")
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--rate", type=int, default=500)
+    ap.add_argument("--merge-events", type=int, default=100_000)
+    args = ap.parse_args()
+
+    start_neo4j(args.instance, args.port, args.port - 7687 + 7474)
+    settings = bench_settings(args.port)
+    driver = fresh_graph(settings)
+    rules = IdentityRules(settings)
+    store = IdentityStore(driver, settings.neo4j_database, rules)
+    service = IngestService(settings, Keyring(settings), rules)
+    pop = Population(people=50_000, seed=1, tag="c")
+    store.ingest(service.batch({"batch": [pop.message() for _ in range(500)]}, "web"))  # warm-up
+
+    print("1/4 raw UNWIND ceiling: prepared groups of 1,000 written straight through the store")
+    ceil = ceiling(store, service, pop, events=60_000, batch=settings.group_commit_max_messages // 2)
+    print(f"  ceiling: {ceil:,.0f} events/s")
+
+    port = free_port()
+    api = start_api(settings, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        print(f"2/4 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s")
+        batch = asyncio.run(batch_load(url, Population(50_000, 2, "b"), args.seconds, args.clients, 100))
+        batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
+        print(f"  {batch['events_per_s']:,} events/s = {batch['share_of_ceiling']:.0%} of the ceiling")
+        print(f"3/4 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s")
+        track = asyncio.run(track_latency(url, Population(50_000, 3, "t"), args.rate, args.seconds))
+        print(f"  p50 {track['p50_ms']} ms  p95 {track['p95_ms']} ms  p99 {track['p99_ms']} ms  ({track['achieved_rps']} rps)")
+    finally:
+        api.terminate()
+        api.wait(30)
+
+    print(f"4/4 merge time: 10-event profile vs {args.merge_events:,}-event profile (median of 3)")
+    small = merge_time(store, service, 10, 3)
+    large = merge_time(store, service, args.merge_events, 3)
+    ratio = large / small
+    print(f"  10 events: {small * 1000:.1f} ms   {args.merge_events:,} events: {large * 1000:.1f} ms   ratio {ratio:.2f}")
+    driver.close()
+
+    goals = {
+        "batch_events_per_s>=5000": batch["events_per_s"] >= 5000,
+        "batch_share_of_ceiling>=0.70": batch["share_of_ceiling"] >= 0.70,
+        "track_p99_ms<25_at_500rps": track["p99_ms"] < 25 and track["achieved_rps"] >= 0.95 * args.rate,
+        "merge_ratio<=2": ratio <= 2,
+    }
+    for name, ok in goals.items():
+        print(f"  {'PASS' if ok else 'MISS'}  {name}")
+    write_results("ingest", {
+        "ceiling_events_per_s": round(ceil), "batch": batch, "track": track,
+        "merge": {"small_events": 10, "small_ms": round(small * 1000, 2), "large_events": args.merge_events,
+                  "large_ms": round(large * 1000, 2), "ratio": round(ratio, 2)},
+        "goals": goals,
+    })
+
+
+if __name__ == "__main__":
+    main()
