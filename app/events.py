@@ -11,7 +11,7 @@ _JSON_FIELDS = ("properties", "traits", "context", "integrations", "extra")
 
 def event_document(props: dict) -> dict:
     """Event node properties -> the message as the API shows it (JSON fields parsed back)."""
-    doc = {k: v for k, v in props.items() if k not in ("ingestId",)}
+    doc = dict(props)
     for name in _JSON_FIELDS:
         if doc.get(name) is not None:
             doc[name] = orjson.loads(doc[name])

@@ -7,7 +7,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
 
-export NEO4J_INSTANCE=test NEO4J_BOLT_PORT="${CDP_TEST_NEO4J_PORT:-7688}" NEO4J_HTTP_PORT="${CDP_TEST_NEO4J_HTTP_PORT:-7475}"
+export NEO4J_INSTANCE="${CDP_TEST_INSTANCE:-test}" NEO4J_BOLT_PORT="${CDP_TEST_NEO4J_PORT:-7688}" NEO4J_HTTP_PORT="${CDP_TEST_NEO4J_HTTP_PORT:-7475}"
 export CDP_TEST_NEO4J_URI="bolt://127.0.0.1:$NEO4J_BOLT_PORT"
 export CDP_TEST_REDIS_URL="redis://127.0.0.1:${CDP_TEST_REDIS_PORT:-6380}/0"
 if ! python -c "import docker; docker.from_env().ping()" >/dev/null 2>&1; then

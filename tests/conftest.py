@@ -42,7 +42,7 @@ def servers():
     port = os.environ.get("CDP_TEST_NEO4J_PORT", "7688")
     uri = os.environ.get("CDP_TEST_NEO4J_URI", f"bolt://127.0.0.1:{port}")
     redis_url = os.environ.get("CDP_TEST_REDIS_URL", "redis://127.0.0.1:6380/0")
-    env = {**os.environ, "NEO4J_INSTANCE": "test", "NEO4J_BOLT_PORT": uri.rsplit(":", 1)[1],
+    env = {**os.environ, "NEO4J_INSTANCE": os.environ.get("CDP_TEST_INSTANCE", "test"), "NEO4J_BOLT_PORT": uri.rsplit(":", 1)[1],
            "NEO4J_HTTP_PORT": os.environ.get("CDP_TEST_NEO4J_HTTP_PORT", "7475"),
            "REDIS_PORT": redis_url.rsplit(":", 1)[1].split("/")[0]}
     subprocess.run([str(ROOT / "scripts/neo4j.sh"), "start"], check=True, env=env)

@@ -1,7 +1,8 @@
-// Events hang off the identifier they were seen with. Plain CREATE: the batch was already
-// checked for stored messageIds, and the unique constraint turns a concurrent writer's
+// Events hang off the identifier they were seen with, and carry its key (immutable, like the
+// edge) so a profile's timeline is a few composite-index seeks. Plain CREATE: the batch was
+// already checked for stored messageIds, and the unique constraint turns a concurrent writer's
 // duplicate into a ConstraintError, on which the store re-runs the transaction.
 UNWIND $events AS ev
 MATCH (i:Identifier {key: ev.anchor})
 CREATE (e:Event)-[:SEEN_AS]->(i)
-SET e = ev.props
+SET e = ev.props, e.identifier = ev.anchor
