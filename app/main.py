@@ -35,7 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writer = GroupCommitWriter(IdentityStore(driver, settings.neo4j_database, rules),
                                    settings.group_commit_max_messages)
         await writer.start()
-        app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer)
+        app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,
+                                      rules)
         log.info("started", extra={"fields": {"neo4j": settings.neo4j_uri}})
         try:
             yield

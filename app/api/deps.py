@@ -7,6 +7,7 @@ from fastapi import Header, Request
 from neo4j import Driver
 
 from app.auth import Keyring
+from app.identity.rules import IdentityRules
 from app.ingest.service import IngestService
 from app.ingest.writer import GroupCommitWriter
 from app.settings import Settings
@@ -19,6 +20,7 @@ class Services:
     keyring: Keyring
     ingest: IngestService
     writer: GroupCommitWriter
+    rules: IdentityRules
 
 
 def services(request: Request) -> Services:
