@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
 
 from app import db, errors, logs, metrics
-from app.api import events, health, ingest
+from app.api import events, health, ingest, profile_admin, profile_graph, profiles
 from app.api.deps import Services
 from app.auth import Keyring
 from app.identity.rules import IdentityRules
@@ -65,5 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(ingest.router)
     app.include_router(events.router)
+    app.include_router(profiles.router)
+    app.include_router(profile_graph.router)
+    app.include_router(profile_admin.router)
     app.include_router(health.router)
     return app

@@ -11,7 +11,7 @@ from app.events import read_event
 router = APIRouter(tags=["events"], dependencies=[Depends(require_admin)])
 
 
-@router.get("/v1/events/{message_id}", summary="A stored event and its current (post-merge) profile")
+@router.get("/v1/events/{message_id:path}", summary="A stored event and its current (post-merge) profile")
 async def get_event(message_id: str, request: Request) -> dict:
     svc = services(request)
     event = await run_in_threadpool(read_event, svc.driver, svc.settings.neo4j_database, message_id)

@@ -1,0 +1,8 @@
+"""Profile API (profiles)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import require_admin
+
+router = APIRouter(tags=["profiles"], dependencies=[Depends(require_admin)])
