@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         db.apply_schema(driver, settings.neo4j_database)
         rules = IdentityRules(settings)
         keyring = Keyring(settings)
-        writer = GroupCommitWriter(IdentityStore(driver, settings.neo4j_database, rules),
+        writer = GroupCommitWriter(IdentityStore(driver, settings.neo4j_database, rules,
+                                                 settings.suppression_salt),
                                    settings.group_commit_max_messages)
         await writer.start()
         app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,

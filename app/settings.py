@@ -37,6 +37,9 @@ DEFAULT_BLOCKED_EMAILS = [
 ]
 
 
+DEFAULT_SUPPRESSION_SALT = "cdp-local-suppression-salt"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CDP_", env_nested_delimiter="__", extra="ignore")
 
@@ -60,6 +63,9 @@ class Settings(BaseSettings):
     blocked_values: list[str] = DEFAULT_BLOCKED_VALUES
     blocked_emails: list[str] = DEFAULT_BLOCKED_EMAILS
     default_phone_region: str = "US"
+
+    # Salt of the suppression list's hashes (erased identifiers are never stored in clear).
+    suppression_salt: str = DEFAULT_SUPPRESSION_SALT
 
     # Segment HTTP Tracking API limits.
     max_message_bytes: int = 32 * 1024

@@ -20,6 +20,8 @@ class ProfileState:
     counts: Counter
     created_ms: int
     is_new: bool = False
+    # other profile id -> time of the latest split between them: evidence up to then may not re-merge
+    blocks: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class WritePlan:
     evidence: list[dict] = field(default_factory=list)
     refusals: list[dict] = field(default_factory=list)
     anchors: dict[str, str] = field(default_factory=dict)  # messageId -> identifier key
+    lift_blocks: list[str] = field(default_factory=list)  # live profiles re-merged by post-split evidence
 
 
 class MergePlanner:
@@ -87,6 +90,8 @@ class MergePlanner:
         self.anchors: dict[str, str] = {}
         self.touched: set[str] = set()
         self.anchor_ts: list[tuple[str, int]] = []
+        self.retired: dict[str, str] = {}  # loser -> survivor, within this batch
+        self.lift_blocks: set[str] = set()
 
     def _fits(self, total: Counter, add: Counter) -> str | None:
         """None if total+add respects every limit, else the reason it does not."""
@@ -95,6 +100,23 @@ class MergePlanner:
             if limit is not None and total[id_type] + n > limit:
                 return f"limit:{id_type}:{limit}"
         return None
+
+    def _current(self, pid: str) -> str:
+        while pid in self.retired:
+            pid = self.retired[pid]
+        return pid
+
+    def _split_block(self, candidate: ProfileState, accepted: list[ProfileState], ts: int) -> tuple[str | None, bool]:
+        """(refusal reason, lifted): a split between these profiles refuses evidence from up to the
+        split's time; later evidence is new and lifts the block."""
+        accepted_ids = {p.id for p in accepted}
+        lifted = False
+        for other, at in candidate.blocks.items():  # stored on both sides of a split
+            if self._current(other) in accepted_ids:
+                if ts <= at:
+                    return "split", False
+                lifted = True
+        return None, lifted
 
     def _new_profile(self, ts: int) -> ProfileState:
         state = ProfileState(id=str(uuid.uuid4()), counts=Counter(), created_ms=ts, is_new=True)
@@ -116,6 +138,7 @@ class MergePlanner:
         accepted_profiles: list[ProfileState] = []
         accepted_new: list[Identifier] = []
         total: Counter = Counter()
+        lifting = False
         for ident in ids:
             pid = self.owner.get(ident.key)
             if pid is not None and any(p.id == pid for p in accepted_profiles):
@@ -124,6 +147,9 @@ class MergePlanner:
                 continue
             add = Counter(self.profiles[pid].counts) if pid is not None else Counter({ident.type: 1})
             reason = self._fits(total, add)
+            lifted = False
+            if reason is None and pid is not None and accepted_profiles:
+                reason, lifted = self._split_block(self.profiles[pid], accepted_profiles, msg.ts)
             if reason is not None:
                 self.refusals.append(Refusal(anchor.key, ident.key, msg.message_id, msg.ts, msg.source, reason))
                 if pid is None:  # resolves separately, on a profile of its own
@@ -134,6 +160,7 @@ class MergePlanner:
                 accepted_new.append(ident)
             else:
                 accepted_profiles.append(self.profiles[pid])
+                lifting = lifting or lifted
             if ident is not anchor:
                 self.evidence.append(Evidence(anchor.key, ident.key, msg.message_id, msg.ts, msg.source))
 
@@ -145,7 +172,13 @@ class MergePlanner:
         for loser in accepted_profiles:
             if loser.id == survivor.id:
                 continue
-            self.merges.append(Merge(loser.id, survivor.id, msg.message_id, msg.ts, msg.source, "evidence"))
+            reason = "evidence-after-split" if lifting else "evidence"
+            self.merges.append(Merge(loser.id, survivor.id, msg.message_id, msg.ts, msg.source, reason))
+            self.retired[loser.id] = survivor.id
+            for other, at in loser.blocks.items():
+                survivor.blocks[other] = max(at, survivor.blocks.get(other, at))
+            if lifting:
+                self.lift_blocks.add(survivor.id)
             moved = self.members.pop(loser.id, set())
             for k in moved:
                 self.owner[k] = survivor.id
@@ -164,6 +197,7 @@ class MergePlanner:
 
     def _write_plan(self) -> WritePlan:
         plan = WritePlan(anchors=self.anchors)
+        plan.lift_blocks = sorted(self._current(p) for p in self.lift_blocks)
         live_new = {p.id for p in self.profiles.values() if p.is_new}
         final: dict[str, str] = {}
         for m in self.merges:  # chains within the batch collapse to the final survivor

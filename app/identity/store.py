@@ -13,9 +13,11 @@ from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import ConstraintError
 
 from app.db import query
+from app.identity.erasure import suppression_hash
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
 from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules
 from app.ingest.prepare import PreparedMessage
+from app.settings import DEFAULT_SUPPRESSION_SALT
 
 
 class StaleSnapshot(Exception):
@@ -29,6 +31,7 @@ class IngestResult:
     merges: int = 0
     new_profiles: int = 0
     refusals: int = 0
+    suppressed: int = 0  # messages dropped because they carry an erased identifier
     duplicate_ids: list[str] = field(default_factory=list)
 
 
@@ -53,10 +56,12 @@ def _aggregate_edges(rows: list[dict], with_reason: bool = False) -> list[dict]:
 
 
 class IdentityStore:
-    def __init__(self, driver: Driver, database: str, rules: IdentityRules):
+    def __init__(self, driver: Driver, database: str, rules: IdentityRules,
+                 suppression_salt: str = DEFAULT_SUPPRESSION_SALT):
         self.driver = driver
         self.database = database
         self.rules = rules
+        self.salt = suppression_salt
 
     def ingest(self, messages: list[PreparedMessage]) -> IngestResult:
         if not messages:
@@ -86,6 +91,7 @@ class IdentityStore:
         fresh = [m for m in unique.values() if m.message_id not in existing]
         result.duplicates += len(existing)
         result.duplicate_ids.extend(sorted(existing))
+        fresh = self._without_suppressed(tx, fresh, result)
         if not fresh:
             return result
 
@@ -102,6 +108,23 @@ class IdentityStore:
         result.new_profiles = len(plan.new_profiles)
         result.refusals = len(plan.refusals)
         return result
+
+    def _without_suppressed(self, tx: ManagedTransaction, fresh: list[PreparedMessage],
+                            result: IngestResult) -> list[PreparedMessage]:
+        """Drop every message that carries an erased identifier (any of them: it is that person's)."""
+        hashes: dict[str, list[PreparedMessage]] = {}
+        for m in fresh:
+            keys = [i.key for i in m.identifiers]
+            if m.previous_id is not None:
+                keys += [f"{USER_ID}:{m.previous_id}", f"{ANONYMOUS_ID}:{m.previous_id}"]
+            for k in keys:
+                hashes.setdefault(suppression_hash(self.salt, k), []).append(m)
+        hit = {r["hash"] for r in tx.run(query("ingest/suppressed"), hashes=list(hashes))}
+        if not hit:
+            return fresh
+        dropped = {m.message_id for h in hit for m in hashes[h]}
+        result.suppressed = len(dropped)
+        return [m for m in fresh if m.message_id not in dropped]
 
     def _with_alias_identifiers(self, tx: ManagedTransaction, fresh: list[PreparedMessage]) -> list[PlannedMessage]:
         """alias.previousId is a known userId if the graph (or this batch) has it as one,
@@ -144,7 +167,10 @@ class IdentityStore:
             if r["retired"]:
                 raise StaleSnapshot(f"profile {r['id']} was retired while the batch was planned")
             counts = Counter({t: r[t] for t in ("user_id", "email", "phone", "anonymous_id") if r[t]})
-            out[r["id"]] = ProfileState(r["id"], counts, r["createdAt"] or 0)
+            blocks: dict[str, int] = {}
+            for b in r["blocks"]:
+                blocks[b["profile"]] = max(b["at"], blocks.get(b["profile"], b["at"]))
+            out[r["id"]] = ProfileState(r["id"], counts, r["createdAt"] or 0, blocks=blocks)
         if len(out) != len(ids):
             raise StaleSnapshot("a profile disappeared while the batch was planned")
         return out
@@ -164,6 +190,8 @@ class IdentityStore:
             tx.run(query("ingest/assign_identifiers"), rows=existing).consume()
         if plan.profile_updates:
             tx.run(query("ingest/update_profiles"), rows=plan.profile_updates).consume()
+        if plan.lift_blocks:
+            tx.run(query("ingest/lift_split_blocks"), ids=plan.lift_blocks).consume()
         if plan.evidence:
             tx.run(query("ingest/record_evidence"), rows=_aggregate_edges(plan.evidence)).consume()
         if plan.refusals:

@@ -25,4 +25,4 @@ def ingest(store: IdentityStore, settings: Settings, messages: list[dict], sourc
 
 
 def store_for(driver, settings: Settings) -> IdentityStore:
-    return IdentityStore(driver, settings.neo4j_database, IdentityRules(settings))
+    return IdentityStore(driver, settings.neo4j_database, IdentityRules(settings), settings.suppression_salt)

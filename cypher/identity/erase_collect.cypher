@@ -1,0 +1,6 @@
+// Everything an erasure removes: the live profile, the retired profiles merged into it, its identifiers.
+MATCH (p:Profile {id: $profile})
+OPTIONAL MATCH (r:Profile)-[:MERGED_INTO*1..]->(p)
+WITH p, collect(DISTINCT r.id) AS retired
+OPTIONAL MATCH (i:Identifier)-[:BELONGS_TO]->(p)
+RETURN p.id AS id, retired, collect(i.key) AS keys
