@@ -18,33 +18,56 @@ class NotFound(Exception):
         self.reason = reason
 
 
-def error_body(errors: list[FieldError]) -> dict:
+_CODES = {400: "invalid_request", 401: "unauthorized", 404: "not_found", 413: "payload_too_large",
+          415: "unsupported_encoding"}
+
+
+def sdk_fields(status: int, field: str, reason: str) -> dict:
+    """`code` and `message`, which the Segment and RudderStack SDKs read from an error answer: without
+    them they cannot tell a rejected request from a network failure and retry a 4xx for nothing."""
+    return {"code": _CODES.get(status, "error"), "message": f"{field}: {reason}"}
+
+
+def error_body(errors: list[FieldError], status: int = 400) -> dict:
     first = errors[0]
     return {"success": False, "error": first.reason, "field": first.field,
-            "errors": [{"field": e.field, "reason": e.reason} for e in errors]}
+            "errors": [{"field": e.field, "reason": e.reason} for e in errors],
+            **sdk_fields(status, first.field, first.reason)}
+
+
+def _request_field(loc: tuple) -> str:
+    """('body', 'identifiers', 0) -> 'identifiers[0]'; the body/query/path prefix says nothing."""
+    if len(loc) > 1 and loc[0] in ("body", "query", "path", "header"):
+        loc = loc[1:]
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "body"
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(FieldError)
     async def _field(_: Request, exc: FieldError):
         metrics.REJECTED.labels(str(exc.status)).inc()
-        return ORJSONResponse(error_body([exc]), status_code=exc.status)
+        return ORJSONResponse(error_body([exc], exc.status), status_code=exc.status)
 
     @app.exception_handler(MessageErrors)
     async def _messages(_: Request, exc: MessageErrors):
         status = max(e.status for e in exc.errors)
         metrics.REJECTED.labels(str(status)).inc()
-        return ORJSONResponse(error_body(exc.errors), status_code=status)
+        return ORJSONResponse(error_body(exc.errors, status), status_code=status)
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, exc: Unauthorized):
         metrics.REJECTED.labels("401").inc()
-        return ORJSONResponse({"success": False, "error": exc.reason, "field": "Authorization"}, status_code=401,
+        return ORJSONResponse({"success": False, "error": exc.reason, "field": "Authorization",
+                               **sdk_fields(401, "Authorization", exc.reason)}, status_code=401,
                               headers={"WWW-Authenticate": 'Basic realm="cdp"'})
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound):
-        return ORJSONResponse({"error": exc.reason, "field": exc.field}, status_code=404)
+        return ORJSONResponse({"success": False, "error": exc.reason, "field": exc.field,
+                               **sdk_fields(404, exc.field, exc.reason)}, status_code=404)
 
     @app.exception_handler(WriterClosed)
     async def _closed(_: Request, exc: WriterClosed):
@@ -52,5 +75,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        errs = [FieldError(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()]
+        errs = [FieldError(_request_field(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
         return ORJSONResponse(error_body(errs or [FieldError("request", "invalid request")]), status_code=400)
