@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     # Group commit: how many messages one write transaction may carry.
     group_commit_max_messages: int = 2000
 
+    # How often beat runs the identity invariant check.
+    invariant_check_seconds: float = 300.0
+
     log_level: str = "INFO"
 
 

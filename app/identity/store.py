@@ -33,6 +33,10 @@ class IngestResult:
     refusals: int = 0
     suppressed: int = 0  # messages dropped because they carry an erased identifier
     duplicate_ids: list[str] = field(default_factory=list)
+    # Live profiles this batch changed (new events, identifiers or merges) and the profiles it
+    # retired, loser -> survivor: what downstream upkeep (segment membership) re-evaluates.
+    touched_profiles: set[str] = field(default_factory=set)
+    retired: dict[str, str] = field(default_factory=dict)
 
 
 def _aggregate_edges(rows: list[dict], with_reason: bool = False) -> list[dict]:
@@ -107,6 +111,8 @@ class IdentityStore:
         result.merges = len(plan.merges)
         result.new_profiles = len(plan.new_profiles)
         result.refusals = len(plan.refusals)
+        result.touched_profiles = {u["id"] for u in plan.profile_updates}
+        result.retired = {m["loser"]: m["survivor"] for m in plan.merges}
         return result
 
     def _without_suppressed(self, tx: ManagedTransaction, fresh: list[PreparedMessage],
