@@ -71,6 +71,7 @@ class WritePlan:
     refusals: list[dict] = field(default_factory=list)
     anchors: dict[str, str] = field(default_factory=dict)  # messageId -> identifier key
     lift_blocks: list[str] = field(default_factory=list)  # live profiles re-merged by post-split evidence
+    owner: dict[str, str] = field(default_factory=dict)  # every batch identifier -> its final live profile
 
 
 class MergePlanner:
@@ -89,7 +90,7 @@ class MergePlanner:
         self.refusals: list[Refusal] = []
         self.anchors: dict[str, str] = {}
         self.touched: set[str] = set()
-        self.anchor_ts: list[tuple[str, int]] = []
+        self.anchor_ts: list[tuple[str, int, str]] = []
         self.retired: dict[str, str] = {}  # loser -> survivor, within this batch
         self.lift_blocks: set[str] = set()
 
@@ -133,7 +134,7 @@ class MergePlanner:
         ids = msg.identifiers
         anchor = ids[0]
         self.anchors[msg.message_id] = anchor.key
-        self.anchor_ts.append((anchor.key, msg.ts))
+        self.anchor_ts.append((anchor.key, msg.ts, msg.source))
         # Units: an existing profile, or a lone identifier with none yet.
         accepted_profiles: list[ProfileState] = []
         accepted_new: list[Identifier] = []
@@ -218,15 +219,21 @@ class MergePlanner:
         for key in sorted(self.new_identifiers):
             plan.assignments.append({"key": key, "profile": self.owner[key]})
         window: dict[str, tuple[int, int]] = {}
-        for key, ts in self.anchor_ts:
+        events: Counter = Counter()
+        sources: dict[str, set[str]] = {}
+        for key, ts, source in self.anchor_ts:
             pid = self.owner[key]
             lo, hi = window.get(pid, (ts, ts))
             window[pid] = (min(lo, ts), max(hi, ts))
+            events[pid] += 1
+            sources.setdefault(pid, set()).add(source)
         for pid in sorted((self.touched & set(self.profiles)) | set(window)):
             c = self.profiles[pid].counts
             lo, hi = window.get(pid, (None, None))
-            plan.profile_updates.append({"id": pid, "firstSeen": lo, "lastSeen": hi,
+            plan.profile_updates.append({"id": pid, "firstSeen": lo, "lastSeen": hi, "events": events[pid],
+                                         "sources": sorted(sources.get(pid, ())),
                                          **{f"n_{t}": c[t] for t in self.rules.rules}})
+        plan.owner = dict(self.owner)
         plan.evidence = [vars(e) for e in self.evidence]
         plan.refusals = [vars(r) for r in self.refusals]
         return plan

@@ -77,10 +77,14 @@ class IdentityRules:
             parsed = phonenumbers.parse(value, None if value.startswith("+") else self.phone_region)
         except phonenumbers.NumberParseException:
             return None
-        if not phonenumbers.is_possible_number(parsed):
+        # Validity, not just length: '1234567890' and '000-000-0000' are what people type to get
+        # past a form, and joining on them would fuse strangers.
+        if not phonenumbers.is_valid_number(parsed):
             return None
-        e164 = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-        return None if self.is_blocked(e164.lstrip("+")) else e164
+        national = str(parsed.national_number)
+        if len(set(national)) == 1 or self.is_blocked(national):
+            return None
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
     def ordered(self, identifiers: list[Identifier]) -> list[Identifier]:
         """Distinct identifiers, strongest first; ties broken by key so the order is stable."""

@@ -13,6 +13,7 @@ from collections import Counter
 from neo4j import Driver, ManagedTransaction
 
 from app.db import query
+from app.identity.profile_state import rederive
 from app.identity.rules import IDENTIFIER_TYPES
 from app.ingest.messages import FieldError, MessageErrors
 
@@ -42,6 +43,8 @@ def split_profile(driver: Driver, database: str, profile_id: str, keys: list[str
         tx.run(query("identity/split_apply"), profile=profile_id, newProfile=new_id, at=at, reason=reason,
                moved=moved, kept=kept, movedCounts=_counts([on_profile[k] for k in moved]),
                keptCounts=_counts([on_profile[k] for k in kept])).consume()
+        rederive(tx, profile_id)
+        rederive(tx, new_id)
         return {"profileId": profile_id, "newProfileId": new_id, "moved": moved, "kept": kept, "at": at}
 
     with driver.session(database=database) as session:

@@ -104,6 +104,7 @@ class IdentityStore:
         profiles = self._lock_profiles(tx, {p for p in owner.values() if p})
         plan = MergePlanner(self.rules, owner, profiles).plan(planned)
         self._apply(tx, plan, planned)
+        self._set_traits(tx, plan, fresh)
         tx.run(query("ingest/create_events"), events=[
             {"anchor": plan.anchors[m.message_id], "props": m.event} for m in fresh
         ]).consume()
@@ -131,6 +132,24 @@ class IdentityStore:
         dropped = {m.message_id for h in hit for m in hashes[h]}
         result.suppressed = len(dropped)
         return [m for m in fresh if m.message_id not in dropped]
+
+    @staticmethod
+    def _set_traits(tx: ManagedTransaction, plan: WritePlan, fresh: list[PreparedMessage]) -> None:
+        """Person traits onto the final live profile: one row per (profile, trait), newest wins."""
+        newest: dict[tuple[str, str], dict] = {}
+        for m in fresh:
+            if not m.traits:
+                continue
+            profile = plan.owner[plan.anchors[m.message_id]]
+            for name, value in m.traits.items():
+                row = newest.get((profile, name))
+                if row is None or row["ts"] <= m.ts:
+                    newest[(profile, name)] = {"profile": profile, "name": name, "value": value, "ts": m.ts}
+        if not newest:
+            return
+        tx.run(query("ingest/set_traits"), rows=list(newest.values())).consume()
+        names = sorted({name for _, name in newest})
+        tx.run(query("ingest/register_trait_keys"), names=names, now=max(r["ts"] for r in newest.values())).consume()
 
     def _with_alias_identifiers(self, tx: ManagedTransaction, fresh: list[PreparedMessage]) -> list[PlannedMessage]:
         """alias.previousId is a known userId if the graph (or this batch) has it as one,
@@ -189,6 +208,7 @@ class IdentityStore:
             tx.run(query("ingest/create_profiles"),
                    profiles=[{**p, "keys": keys.get(p["id"], [])} for p in plan.new_profiles]).consume()
         if plan.merges:
+            tx.run(query("ingest/merge_traits"), merges=plan.merges).consume()
             tx.run(query("ingest/merge_profiles"), merges=plan.merges).consume()
         new_profiles = {p["id"] for p in plan.new_profiles}
         existing = [a for a in plan.assignments if a["profile"] not in new_profiles]

@@ -11,7 +11,7 @@ import orjson
 
 from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules, extract_identifiers
 from app.ingest import timestamps
-from app.ingest.messages import FieldError, MessageErrors, SegmentMessage, to_utc
+from app.ingest.messages import FieldError, MessageErrors, SegmentMessage, field_path
 
 _TYPED_FIELDS = {"messageId", "userId", "anonymousId", "timestamp", "originalTimestamp", "sentAt",
                  "context", "integrations", "type", "properties", "traits", "writeKey"}
@@ -27,16 +27,43 @@ class PreparedMessage:
     previous_id: str | None  # alias only: typed by the resolver against the graph
     ts: int
     event: dict[str, Any]  # node properties for (:Event)
+    traits: dict[str, Any]  # flattened person traits this message sets (identify traits, context.traits)
+
+
+MAX_TRAIT_DEPTH = 4
+MAX_TRAIT_KEY = 200
+
+
+def flatten_traits(traits: dict, prefix: str = "", depth: int = 0) -> dict[str, Any]:
+    """{'address': {'city': 'Oslo'}} -> {'address.city': 'Oslo'}: Neo4j properties hold scalars and
+    homogeneous lists only, so deeper or mixed values are kept as JSON strings."""
+    out: dict[str, Any] = {}
+    for key, value in traits.items():
+        name = f"{prefix}{key}"
+        if len(name) > MAX_TRAIT_KEY:
+            continue
+        if isinstance(value, dict) and depth < MAX_TRAIT_DEPTH:
+            out.update(flatten_traits(value, name + ".", depth + 1))
+        elif value is None or isinstance(value, (str, bool, int, float)):
+            out[name] = value
+        elif isinstance(value, list) and value and len({type(v) for v in value}) == 1 and \
+                isinstance(value[0], (str, bool, int, float)):
+            out[name] = value
+        else:
+            out[name] = orjson.dumps(value).decode()
+    return out
 
 
 def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def _generated_message_id(raw: dict) -> str:
-    """Deterministic id for a message sent without one, so its retries still dedup."""
-    body = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")}
-    return "gen-" + hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()[:32]
+def _generated_message_id(raw: dict, msg_type: str, source: str) -> str:
+    """Deterministic id for a message sent without one, so its retries (from the same source) still dedup,
+    whether the type came from the path or the body."""
+    body = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")} | {"type": msg_type}
+    digest = hashlib.sha256(orjson.dumps([source, body], option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return "gen-" + digest[:32]
 
 
 def prepare(
@@ -54,9 +81,14 @@ def prepare(
     context = {**(batch_context or {}), **(msg.context or {})} if batch_context else msg.context
     integrations = ({**(batch_integrations or {}), **(msg.integrations or {})}
                     if batch_integrations else msg.integrations)
-    original = to_utc(msg.originalTimestamp or msg.timestamp)
-    sent_at = to_utc(msg.sentAt) or to_utc(batch_sent_at)
-    ts = timestamps.correct(original, sent_at, received_at)
+    original = msg.originalTimestamp or msg.timestamp
+    sent_at = msg.sentAt or batch_sent_at
+    try:
+        ts = timestamps.correct(original, sent_at, received_at)
+    except OverflowError:
+        field = "originalTimestamp" if msg.originalTimestamp else "timestamp"
+        raise MessageErrors([FieldError(field_path(path, field),
+                                        "too far from sentAt to correct for clock skew")]) from None
 
     as_dict = {"userId": msg.userId, "anonymousId": msg.anonymousId, "context": context,
                "traits": getattr(msg, "traits", None), "properties": getattr(msg, "properties", None)}
@@ -65,12 +97,13 @@ def prepare(
     if msg.type == "alias":
         previous_id = rules.normalise(ANONYMOUS_ID, msg.previousId)
         if previous_id is None:
-            raise MessageErrors([FieldError(f"{path}.previousId", "blocked or empty value")])
+            raise MessageErrors([FieldError(field_path(path, "previousId"), "blocked or empty value")])
     if not any(i.type in (USER_ID, ANONYMOUS_ID) for i in identifiers):
-        fields = ", ".join(f"{path}.{d.field}" for d in dropped if d.field in ("userId", "anonymousId"))
-        raise MessageErrors([FieldError(fields or f"{path}.userId", "userId/anonymousId value is blocked or empty")])
+        fields = [d.field for d in dropped if d.field in ("userId", "anonymousId")] or ["userId"]
+        raise MessageErrors([FieldError(field_path(path, f), "userId/anonymousId value is blocked or empty")
+                             for f in fields])
 
-    message_id = msg.messageId or _generated_message_id(raw)
+    message_id = msg.messageId or _generated_message_id(raw, msg.type, source)
     event: dict[str, Any] = {
         "messageId": message_id,
         "type": msg.type,
@@ -87,13 +120,19 @@ def prepare(
         "context": _json(context),
         "integrations": _json(integrations),
     }
+    declared = type(msg).model_fields
     for name in _SCALAR_FIELDS:
-        value = getattr(msg, name, None)
+        value = getattr(msg, name, None) if name in declared else None  # not an undeclared extra field
         if value is not None:
             event[name] = str(value)
     extra = {k: v for k, v in (msg.model_extra or {}).items() if k not in _TYPED_FIELDS}
     if extra:
         event["extra"] = _json(extra)
+    person_traits = {}
+    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
+        person_traits.update(flatten_traits(context["traits"]))
+    if msg.type == "identify" and msg.traits:
+        person_traits.update(flatten_traits(msg.traits))
     return PreparedMessage(
         message_id=message_id,
         type=msg.type,
@@ -102,4 +141,5 @@ def prepare(
         previous_id=previous_id,
         ts=event["ts"],
         event=event,
+        traits=person_traits,
     )

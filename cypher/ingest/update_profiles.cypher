@@ -1,7 +1,9 @@
-// Identifier counts (absolute: the profiles are locked) and the seen window.
+// Identifier counts (absolute: the profiles are locked), the seen window, event count, sources.
 UNWIND $rows AS row
 MATCH (p:Profile {id: row.id})
 SET p.n_user_id = row.n_user_id, p.n_email = row.n_email, p.n_phone = row.n_phone,
     p.n_anonymous_id = row.n_anonymous_id,
+    p.eventCount = coalesce(p.eventCount, 0) + row.events,
+    p.sources = coalesce(p.sources, []) + [s IN row.sources WHERE NOT s IN coalesce(p.sources, [])],
     p.firstSeen = CASE WHEN row.firstSeen IS NOT NULL AND row.firstSeen < p.firstSeen THEN row.firstSeen ELSE p.firstSeen END,
     p.lastSeen = CASE WHEN row.lastSeen IS NOT NULL AND row.lastSeen > p.lastSeen THEN row.lastSeen ELSE p.lastSeen END

@@ -44,9 +44,9 @@ def test_blocked_values_are_configurable():
     assert custom.normalise("user_id", "null") == "null"
 
 
-def test_unusable_phone_is_dropped(r):
-    assert r.normalise("phone", "12") is None
-    assert r.normalise("phone", "call me") is None
+@pytest.mark.parametrize("raw", ["12", "call me", "1234567890", "+1 000-000-0000", "5555555555", "(999) 999-9999"])
+def test_unusable_and_fake_phones_are_dropped(r, raw):
+    assert r.normalise("phone", raw) is None
 
 
 def test_extract_reads_every_documented_field(r):

@@ -1,0 +1,4 @@
+// Trait names seen so far: the allow-list segment filters check their fields against.
+UNWIND $names AS name
+MERGE (k:TraitKey {name: name})
+  ON CREATE SET k.firstSeen = $now

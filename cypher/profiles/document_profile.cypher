@@ -1,0 +1,6 @@
+// The profile node, its identifiers, and every profile ever merged into it (directly or not).
+MATCH (p:Profile {id: $id})
+OPTIONAL MATCH (i:Identifier)-[:BELONGS_TO]->(p)
+WITH p, collect(i {.type, .value, .firstSeen, .lastSeen}) AS identifiers
+RETURN p {.id, .createdAt, .firstSeen, .lastSeen, .retiredAt} AS profile, identifiers,
+       [(r:Profile)-[:MERGED_INTO*1..]->(p) | r.id] AS mergedFrom

@@ -1,0 +1,61 @@
+"""Profile roll-ups kept by ingest: traits (newest wins), event count, sources."""
+from tests.helpers import ADMIN, count
+from tests.identity.factory import ingest, msg
+
+
+def _profile(driver, key: str) -> dict:
+    records, _, _ = driver.execute_query(
+        "MATCH (:Identifier {key: $key})-[:BELONGS_TO]->(p:Profile) RETURN properties(p) AS p", key=key)
+    return records[0]["p"]
+
+
+def test_traits_newest_wins_whatever_the_delivery_order(store, settings, driver):
+    ingest(store, settings, [msg("identify", userId="t1", traits={"plan": "pro", "address": {"city": "Oslo"}},
+                                 timestamp="2026-02-01T00:00:00Z")])
+    ingest(store, settings, [msg("identify", userId="t1", traits={"plan": "free", "age": 31},
+                                 timestamp="2026-01-01T00:00:00Z")])  # late, older
+    p = _profile(driver, "user_id:t1")
+    assert p["t.plan"] == "pro" and p["t.address.city"] == "Oslo" and p["t.age"] == 31
+    assert count(driver, "MATCH (k:TraitKey) RETURN collect(k.name)") is not None
+    names = set(count(driver, "MATCH (k:TraitKey) RETURN collect(k.name)"))
+    assert {"plan", "address.city", "age"} <= names
+
+
+def test_context_traits_count_and_identify_traits_win_within_a_message(store, settings, driver):
+    ingest(store, settings, [msg("track", userId="t2", context={"traits": {"plan": "trial", "email": "t2@m.io"}})])
+    ingest(store, settings, [msg("identify", userId="t2", traits={"plan": "pro"}, context={"traits": {"plan": "x"}})])
+    p = _profile(driver, "user_id:t2")
+    assert p["t.plan"] == "pro" and p["t.email"] == "t2@m.io"
+
+
+def test_null_unsets_a_trait_and_older_values_cannot_revive_it(store, settings, driver):
+    ingest(store, settings, [msg("identify", userId="t3", traits={"coupon": "X1"}, timestamp="2026-01-01T00:00:00Z")])
+    ingest(store, settings, [msg("identify", userId="t3", traits={"coupon": None}, timestamp="2026-01-03T00:00:00Z")])
+    ingest(store, settings, [msg("identify", userId="t3", traits={"coupon": "OLD"}, timestamp="2026-01-02T00:00:00Z")])
+    assert "t.coupon" not in _profile(driver, "user_id:t3")
+
+
+def test_merge_combines_traits_counts_and_sources(store, settings, driver):
+    ingest(store, settings, [msg("identify", anonymousId="m-dev", traits={"plan": "free", "color": "red"},
+                                 timestamp="2026-01-01T00:00:00Z"),
+                             msg("track", anonymousId="m-dev", event="A")], source="mobile")
+    ingest(store, settings, [msg("identify", userId="m-user", traits={"plan": "pro"}, timestamp="2026-01-05T00:00:00Z")])
+    ingest(store, settings, [msg("alias", previousId="m-dev", userId="m-user", timestamp="2026-01-06T00:00:00Z")])
+    p = _profile(driver, "user_id:m-user")
+    assert p["t.plan"] == "pro" and p["t.color"] == "red"
+    assert p["eventCount"] == 4
+    assert sorted(p["sources"]) == ["mobile", "web"]
+
+
+def test_split_rederives_both_sides(client, store, settings, driver):
+    ingest(store, settings, [msg("identify", userId="s-user", traits={"plan": "pro"}, timestamp="2026-01-01T00:00:00Z"),
+                             msg("identify", anonymousId="s-dev", traits={"color": "blue"}, timestamp="2026-01-02T00:00:00Z"),
+                             msg("track", anonymousId="s-dev", event="B")], source="web")
+    ingest(store, settings, [msg("identify", userId="s-user", anonymousId="s-dev")], source="mobile")
+    assert _profile(driver, "user_id:s-user")["eventCount"] == 4
+    r = client.post("/v1/profiles/user_id:s-user/split", json={"identifiers": ["anonymous_id:s-dev"]}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    kept, moved = _profile(driver, "user_id:s-user"), _profile(driver, "anonymous_id:s-dev")
+    assert kept["t.plan"] == "pro" and "t.color" not in kept and kept["eventCount"] == 2
+    assert moved["t.color"] == "blue" and "t.plan" not in moved and moved["eventCount"] == 2
+    assert moved["sources"] == ["web"]
