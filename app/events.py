@@ -11,7 +11,7 @@ _JSON_FIELDS = ("properties", "traits", "context", "integrations", "extra")
 
 def event_document(props: dict) -> dict:
     """Event node properties -> the message as the API shows it (JSON fields parsed back)."""
-    doc = dict(props)
+    doc = {k: v for k, v in props.items() if not k.startswith("p.")}  # p.* mirror properties
     for name in _JSON_FIELDS:
         if doc.get(name) is not None:
             doc[name] = orjson.loads(doc[name])

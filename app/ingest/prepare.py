@@ -31,6 +31,7 @@ class PreparedMessage:
 
 
 MAX_TRAIT_DEPTH = 4
+MAX_EVENT_PROPERTIES = 50
 MAX_TRAIT_KEY = 200
 
 
@@ -125,6 +126,14 @@ def prepare(
         value = getattr(msg, name, None) if name in declared else None  # not an undeclared extra field
         if value is not None:
             event[name] = str(value)
+    # Event properties also as `p.<name>` node properties, so behaviour filters ("performed
+    # Order Completed with total > 100") are plain property predicates.
+    properties = getattr(msg, "properties", None)
+    if properties:
+        for n, (name, value) in enumerate(flatten_traits(properties).items()):
+            if n >= MAX_EVENT_PROPERTIES:
+                break
+            event[f"p.{name}"] = value
     extra = {k: v for k, v in (msg.model_extra or {}).items() if k not in _TYPED_FIELDS}
     if extra:
         event["extra"] = _json(extra)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app import metrics
@@ -29,8 +30,12 @@ class _Pending:
 
 
 class GroupCommitWriter:
-    def __init__(self, store: IdentityStore, max_messages: int, writers: int = 1):
+    def __init__(self, store: IdentityStore, max_messages: int, writers: int = 1,
+                 on_commit: list[Callable[[IngestResult], None]] | None = None):
         self.store = store
+        # Called after each durable commit (e.g. to queue segment upkeep for the touched profiles);
+        # a failing hook is logged, never turned into a failed ingest.
+        self.on_commit = on_commit if on_commit is not None else []
         self.max_messages = max_messages
         self.writers = writers
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -96,6 +101,11 @@ class GroupCommitWriter:
         for m in messages:
             if m.message_id not in duplicate_ids:
                 metrics.INGESTED.labels(m.source, m.type).inc()
+        for hook in self.on_commit:
+            try:
+                hook(result)
+            except Exception:  # noqa: BLE001 - the data is committed; upkeep can catch up
+                log.exception("post-commit hook failed", extra={"fields": {"hook": getattr(hook, "__name__", "?")}})
         for p in group:
             if not p.future.done():
                 p.future.set_result(result)
