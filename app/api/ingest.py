@@ -5,8 +5,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse
 
 from app.api.deps import services
-from app.ingest.messages import (AliasMessage, BatchRequest, GroupMessage, IdentifyMessage, PageMessage,
-                                 ScreenMessage, TrackMessage)
+from app.ingest.messages import (AliasMessage, BatchRequest, FieldError, GroupMessage, IdentifyMessage,
+                                 PageMessage, ScreenMessage, TrackMessage)
 from app.ingest.service import decode_body
 
 router = APIRouter(tags=["ingest"])
@@ -23,11 +23,33 @@ def _body_doc(model) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+async def _authenticated_body(request: Request, limit: int) -> tuple[str, object]:
+    """(source, decoded body). A key in the Basic header is checked before the body is read; without
+    one the body must be read to find its writeKey."""
+    svc = services(request)
+    authorization = request.headers.get("authorization")
+    source = svc.ingest.header_source(authorization)
+    body = decode_body(await _read(request, limit), request.headers.get("content-encoding"), limit)
+    return source or svc.ingest.source(authorization, body), body
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it is clearly over the limit (never read whole into
+    memory). The slack lets a gzip body of incompressible data, a little larger than its content, through;
+    decode_body applies the exact limit to the decoded body."""
+    cap = limit + limit // 100 + 1024
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > cap:
+            raise FieldError("body", f"request body exceeds {limit} bytes", 413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def _ingest_single(request: Request, msg_type: str | None) -> ORJSONResponse:
     svc = services(request)
-    body = decode_body(await request.body(), request.headers.get("content-encoding"),
-                       svc.settings.max_message_bytes)
-    source = svc.ingest.source(request.headers.get("authorization"), body)
+    source, body = await _authenticated_body(request, svc.settings.max_message_bytes)
     prepared = svc.ingest.single(body, msg_type, source)
     await svc.writer.submit(prepared)
     return ORJSONResponse(_OK)
@@ -62,9 +84,7 @@ async def ingest_typed(request: Request) -> ORJSONResponse:
 
 async def _ingest_batch(request: Request) -> ORJSONResponse:
     svc = services(request)
-    body = decode_body(await request.body(), request.headers.get("content-encoding"),
-                       svc.settings.max_batch_bytes)
-    source = svc.ingest.source(request.headers.get("authorization"), body)
+    source, body = await _authenticated_body(request, svc.settings.max_batch_bytes)
     prepared = svc.ingest.batch(body, source)
     await svc.writer.submit(prepared)
     return ORJSONResponse(_OK)

@@ -8,11 +8,37 @@ from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter, ValidationError, model_validator
+from pydantic import (AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr, TypeAdapter,
+                      ValidationError, ValidatorFunctionWrapHandler, WrapValidator, model_validator)
 from pydantic_core import PydanticCustomError
 
-Id = Annotated[Union[StrictStr, StrictInt], Field(union_mode="left_to_right")]
+
+def _one_id_error(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One error for an id of the wrong type (not one per union member, with `.str`/`.int` in its path)."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError("id_type", "must be a string or an integer") from None
+
+
+Id = Annotated[Union[StrictStr, StrictInt], Field(union_mode="left_to_right"), WrapValidator(_one_id_error)]
 Name = Annotated[StrictStr, Field(max_length=1024)]
+
+
+def to_utc(dt: datetime | None) -> datetime | None:
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+def _in_utc(dt: datetime) -> datetime:
+    try:
+        return to_utc(dt)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00
+        raise PydanticCustomError("datetime_range", "is out of range once converted to UTC") from None
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_in_utc)]  # naive times are read as UTC
 
 
 class SegmentMessage(BaseModel):
@@ -21,9 +47,9 @@ class SegmentMessage(BaseModel):
     messageId: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = None
     userId: Id | None = None
     anonymousId: Id | None = None
-    timestamp: datetime | None = None
-    originalTimestamp: datetime | None = None
-    sentAt: datetime | None = None
+    timestamp: UtcDatetime | None = None
+    originalTimestamp: UtcDatetime | None = None
+    sentAt: UtcDatetime | None = None
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
 
@@ -109,7 +135,7 @@ class BatchRequest(BaseModel):
     batch: list[AnyMessage]
     context: dict[str, Any] | None = None
     integrations: dict[str, Any] | None = None
-    sentAt: datetime | None = None
+    sentAt: UtcDatetime | None = None
     writeKey: str | None = None
 
 
@@ -156,7 +182,8 @@ def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: 
         raw = {**raw, "type": forced_type} if raw.get("type") != forced_type else raw
     msg_type = raw.get("type")
     if not isinstance(msg_type, str) or msg_type not in _adapters:
-        raise MessageErrors([FieldError(field_path(prefix, "type"), f"must be one of {', '.join(MESSAGE_TYPES)}")])
+        raise MessageErrors([FieldError(field_path(prefix, "type"),
+                                        f"must be one of {', '.join(MESSAGE_TYPES)}")])
     size = len(orjson.dumps(raw))
     if size > max_bytes:
         raise MessageErrors([FieldError(prefix or "body", f"message is {size} bytes; the limit is {max_bytes}", 413)])
@@ -168,9 +195,3 @@ def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: 
             loc = tuple(err["loc"]) or ((err.get("ctx") or {}).get("field"),)
             errors.append(FieldError(field_path(prefix, *(p for p in loc if p is not None)), _reason(err)))
         raise MessageErrors(errors) from None
-
-
-def to_utc(dt: datetime | None) -> datetime | None:
-    if dt is None:
-        return None
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)

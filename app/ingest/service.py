@@ -10,11 +10,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.auth import Keyring, basic_username
 from app.identity.rules import IdentityRules
-from app.ingest.messages import FieldError, MessageErrors, to_utc, validate_message
+from app.ingest.messages import FieldError, MessageErrors, UtcDatetime, validate_message
 from app.ingest.prepare import PreparedMessage, prepare
 from app.settings import Settings
 
-_datetime = TypeAdapter(datetime)
+_datetime = TypeAdapter(UtcDatetime)
 
 
 def decode_body(body: bytes, content_encoding: str | None, limit: int) -> Any:
@@ -26,6 +26,8 @@ def decode_body(body: bytes, content_encoding: str | None, limit: int) -> Any:
             body = inflater.decompress(body, limit + 1)
         except zlib.error:
             raise FieldError("body", "Content-Encoding is gzip but the body is not valid gzip") from None
+        if len(body) <= limit and not inflater.eof:
+            raise FieldError("body", "Content-Encoding is gzip but the gzip stream is truncated")
     elif encoding not in ("", "identity"):
         raise FieldError("Content-Encoding", f"unsupported encoding {encoding!r}; use gzip or none", 415)
     if len(body) > limit:
@@ -41,6 +43,12 @@ class IngestService:
         self.settings = settings
         self.keyring = keyring
         self.rules = rules
+
+    def header_source(self, authorization: str | None) -> str | None:
+        """The source of the write key in the Basic header (401 if unknown); None when there is none,
+        so the body's writeKey decides. Checked before the body is read."""
+        key = basic_username(authorization)
+        return self.keyring.source_for(key) if key else None
 
     def source(self, authorization: str | None, body: Any) -> str:
         key = basic_username(authorization)
@@ -72,7 +80,7 @@ class IngestService:
         sent_at = None
         if body.get("sentAt") is not None:
             try:
-                sent_at = to_utc(_datetime.validate_python(body["sentAt"]))
+                sent_at = _datetime.validate_python(body["sentAt"])
             except ValidationError:
                 raise FieldError("sentAt", "must be an ISO-8601 date-time") from None
         now = datetime.now(timezone.utc)
