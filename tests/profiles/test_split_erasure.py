@@ -85,11 +85,11 @@ def test_erasure_leaves_nothing_behind_and_suppresses_reingestion(client, store,
     assert r.status_code == 200, r.text
     assert r.json()["events"] == 4 and r.json()["identifiers"] == 4 and r.json()["profiles"] == 2
 
-    for value in ("gdpr-user", "gdpr-anon", "erase.me@mail.io", "+14155550111"):
-        assert count(driver, "MATCH (n) WHERE any(k IN keys(n) WHERE toString(n[k]) CONTAINS $v) RETURN count(n)",
-                     v=value) == 0, value
-        assert count(driver, "MATCH ()-[r]-() WHERE any(k IN keys(r) WHERE toString(r[k]) CONTAINS $v) "
-                             "RETURN count(r)", v=value) == 0, value
+    everything, _, _ = driver.execute_query("MATCH (n) OPTIONAL MATCH (n)-[r]->() "
+                                            "RETURN labels(n) AS l, properties(n) AS n, properties(r) AS r")
+    dump = repr([dict(rec) for rec in everything]).lower()
+    for value in ("gdpr-user", "gdpr-anon", "erase.me@mail.io", "+14155550111", "5550111"):
+        assert value not in dump, value
     assert count(driver, "MATCH (p:Profile) RETURN count(p)") == 1  # only the bystander, no retired leftovers
     assert count(driver, "MATCH (s:Suppression) RETURN count(s)") == 4
     assert_invariants(driver)
