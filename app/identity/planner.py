@@ -11,7 +11,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
-from app.identity.rules import Identifier, IdentityRules
+from app.identity.rules import EMAIL, PHONE, USER_ID, Identifier, IdentityRules
 
 
 @dataclass
@@ -72,11 +72,16 @@ class WritePlan:
     anchors: dict[str, str] = field(default_factory=dict)  # messageId -> identifier key
     lift_blocks: list[str] = field(default_factory=list)  # live profiles re-merged by post-split evidence
     owner: dict[str, str] = field(default_factory=dict)  # every batch identifier -> its final live profile
+    moves: list[dict] = field(default_factory=list)  # identifiers claimed off another profile
 
 
 class MergePlanner:
-    def __init__(self, rules: IdentityRules, owner: dict[str, str | None], profiles: dict[str, ProfileState]):
+    def __init__(self, rules: IdentityRules, owner: dict[str, str | None], profiles: dict[str, ProfileState],
+                 direct_users: dict[str, set[str]] | None = None):
         self.rules = rules
+        # email/phone key -> user_id keys it was seen with in the same message (not via a device)
+        self.direct_users = {k: set(v) for k, v in (direct_users or {}).items()}
+        self.moves: list[dict] = []
         self.owner = dict(owner)  # identifier key -> live profile id (None: not yet assigned)
         self.profiles = dict(profiles)
         self.existing = set(profiles)
@@ -119,6 +124,23 @@ class MergePlanner:
                 lifted = True
         return None, lifted
 
+    def _claimable(self, ident: Identifier, pid: str | None, reason: str, total: Counter) -> bool:
+        """An email or phone that reached another person's profile only through a shared device
+        (never in a message with that profile's user id) is claimed by the user id that now
+        presents it, instead of being refused: the family computer must not keep B's email."""
+        return (pid is not None and reason.startswith(f"limit:{USER_ID}:") and ident.type in (EMAIL, PHONE)
+                and total[USER_ID] >= 1 and not self.direct_users.get(ident.key))
+
+    def _detach(self, ident: Identifier, pid: str, msg: PlannedMessage) -> None:
+        profile = self.profiles[pid]
+        profile.counts[ident.type] -= 1
+        self.members.get(pid, set()).discard(ident.key)
+        self.owner[ident.key] = None
+        self.new_identifiers.add(ident.key)
+        self.touched.add(pid)
+        self.moves.append({"key": ident.key, "from": pid, "messageId": msg.message_id, "ts": msg.ts,
+                           "source": msg.source, "reason": "claimed-by-user-id"})
+
     def _new_profile(self, ts: int) -> ProfileState:
         state = ProfileState(id=str(uuid.uuid4()), counts=Counter(), created_ms=ts, is_new=True)
         self.profiles[state.id] = state
@@ -151,6 +173,10 @@ class MergePlanner:
             lifted = False
             if reason is None and pid is not None and accepted_profiles:
                 reason, lifted = self._split_block(self.profiles[pid], accepted_profiles, msg.ts)
+            if reason is not None and self._claimable(ident, pid, reason, total):
+                self._detach(ident, pid, msg)
+                pid, add = None, Counter({ident.type: 1})
+                reason = self._fits(total, add)
             if reason is not None:
                 self.refusals.append(Refusal(anchor.key, ident.key, msg.message_id, msg.ts, msg.source, reason))
                 if pid is None:  # resolves separately, on a profile of its own
@@ -164,6 +190,9 @@ class MergePlanner:
                 lifting = lifting or lifted
             if ident is not anchor:
                 self.evidence.append(Evidence(anchor.key, ident.key, msg.message_id, msg.ts, msg.source))
+        if anchor.type == USER_ID:
+            for ident in ids[1:]:
+                self.direct_users.setdefault(ident.key, set()).add(anchor.key)
 
         if accepted_profiles:
             # The profile holding the most identifiers survives: fewest relationships to rewrite.
@@ -234,6 +263,7 @@ class MergePlanner:
                                          "sources": sorted(sources.get(pid, ())),
                                          **{f"n_{t}": c[t] for t in self.rules.rules}})
         plan.owner = dict(self.owner)
+        plan.moves = [{**m, "from": self._current(m["from"]), "to": self.owner[m["key"]]} for m in self.moves]
         plan.evidence = [vars(e) for e in self.evidence]
         plan.refusals = [vars(r) for r in self.refusals]
         return plan

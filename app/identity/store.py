@@ -14,6 +14,7 @@ from neo4j.exceptions import ConstraintError
 
 from app.db import query
 from app.identity.erasure import suppression_hash
+from app.identity.profile_state import rederive
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
 from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules
 from app.ingest.prepare import PreparedMessage
@@ -100,14 +101,16 @@ class IdentityStore:
             return result
 
         planned = self._with_alias_identifiers(tx, fresh)
-        owner = self._lock_identifiers(tx, planned)
+        owner, direct_users = self._lock_identifiers(tx, planned)
         profiles = self._lock_profiles(tx, {p for p in owner.values() if p})
-        plan = MergePlanner(self.rules, owner, profiles).plan(planned)
+        plan = MergePlanner(self.rules, owner, profiles, direct_users).plan(planned)
         self._apply(tx, plan, planned)
         self._set_traits(tx, plan, fresh)
         tx.run(query("ingest/create_events"), events=[
             {"anchor": plan.anchors[m.message_id], "props": m.event} for m in fresh
         ]).consume()
+        for pid in sorted({m["from"] for m in plan.moves} | {m["to"] for m in plan.moves}):
+            rederive(tx, pid)  # the moved identifiers took their events (and traits) along
         result.stored = len(fresh)
         result.merges = len(plan.merges)
         result.new_profiles = len(plan.new_profiles)
@@ -171,7 +174,8 @@ class IdentityStore:
             planned.append(PlannedMessage(m.message_id, ids, m.ts, m.source))
         return planned
 
-    def _lock_identifiers(self, tx: ManagedTransaction, planned: list[PlannedMessage]) -> dict[str, str | None]:
+    def _lock_identifiers(self, tx: ManagedTransaction,
+                          planned: list[PlannedMessage]) -> tuple[dict[str, str | None], dict[str, set[str]]]:
         rows: dict[str, dict] = {}
         for m in planned:
             for i in m.identifiers:
@@ -182,7 +186,13 @@ class IdentityStore:
                     row["firstSeen"] = min(row["firstSeen"], m.ts)
                     row["lastSeen"] = max(row["lastSeen"], m.ts)
         ordered = [rows[k] for k in sorted(rows)]
-        return {r["key"]: r["profile"] for r in tx.run(query("ingest/lock_identifiers"), identifiers=ordered)}
+        owner: dict[str, str | None] = {}
+        direct_users: dict[str, set[str]] = {}
+        for r in tx.run(query("ingest/lock_identifiers"), identifiers=ordered):
+            owner[r["key"]] = r["profile"]
+            if r["users"]:
+                direct_users[r["key"]] = set(r["users"])
+        return owner, direct_users
 
     def _lock_profiles(self, tx: ManagedTransaction, ids: set[str]) -> dict[str, ProfileState]:
         if not ids:
@@ -210,6 +220,8 @@ class IdentityStore:
         if plan.merges:
             tx.run(query("ingest/merge_traits"), merges=plan.merges).consume()
             tx.run(query("ingest/merge_profiles"), merges=plan.merges).consume()
+        if plan.moves:
+            tx.run(query("ingest/move_identifiers"), moves=plan.moves).consume()
         new_profiles = {p["id"] for p in plan.new_profiles}
         existing = [a for a in plan.assignments if a["profile"] not in new_profiles]
         if existing:

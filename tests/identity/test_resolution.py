@@ -96,3 +96,41 @@ def test_profile_seen_window_and_counts_follow_events(store, settings, driver):
     records, _, _ = driver.execute_query("MATCH (p:Profile) RETURN p.firstSeen AS f, p.lastSeen AS l")
     assert records[0]["f"] < records[0]["l"]
     assert records[0]["l"] - records[0]["f"] == 59 * 24 * 3600 * 1000
+
+
+def test_an_email_typed_on_a_shared_computer_is_claimed_by_its_owner(store, settings, driver):
+    """B fills a form on A's family computer; when B later logs in with that email, the email
+    (and its events) leave A's profile for B's, in either delivery order."""
+    family = [msg("identify", userId="A", anonymousId="family-pc", timestamp="2026-01-01T00:00:00Z"),
+              msg("track", anonymousId="family-pc", properties={"email": "b@home.io"}, event="Form Sent",
+                  timestamp="2026-01-02T00:00:00Z")]
+    login = [msg("identify", userId="B", anonymousId="b-phone", traits={"email": "b@home.io"},
+                 timestamp="2026-01-03T00:00:00Z")]
+    expected = {frozenset({"user_id:A", "anonymous_id:family-pc"}),
+                frozenset({"user_id:B", "anonymous_id:b-phone", "email:b@home.io"})}
+    for order in (family + login, login + family):
+        from tests.conftest import wipe
+        wipe(driver)
+        for m in order:
+            ingest(store, settings, [dict(m, messageId=m["messageId"] + str(id(order)))])
+        assert partition(driver) == expected
+        assert_invariants(driver)
+    assert count(driver, "MATCH ()-[m:MOVED_FROM]->() RETURN count(m)") == 0  # second order needed no move
+
+
+def test_an_email_seen_with_a_user_id_is_not_claimed_by_another(store, settings, driver):
+    ingest(store, settings, [msg("identify", userId="A", traits={"email": "a@home.io"})])
+    result = ingest(store, settings, [msg("identify", userId="B", traits={"email": "a@home.io"})])
+    assert result.refusals == 1
+    assert partition(driver) == {frozenset({"user_id:A", "email:a@home.io"}), frozenset({"user_id:B"})}
+
+
+def test_claimed_email_takes_its_events_and_counts_along(store, settings, driver):
+    ingest(store, settings, [msg("identify", userId="A", anonymousId="family-pc"),
+                             msg("track", anonymousId="family-pc", properties={"email": "b@home.io"})])
+    ingest(store, settings, [msg("identify", userId="B", traits={"email": "b@home.io"})])
+    records, _, _ = driver.execute_query(
+        "MATCH (:Identifier {key: $k})-[:BELONGS_TO]->(p:Profile) RETURN p.eventCount AS n, p.n_email AS e", k="user_id:A")
+    assert records[0]["n"] == 1 and records[0]["e"] == 0
+    assert count(driver, "MATCH (i:Identifier {key: 'email:b@home.io'})-[m:MOVED_FROM]->() RETURN m.reason") == \
+        "claimed-by-user-id"
