@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         keyring = Keyring(settings)
         writer = GroupCommitWriter(IdentityStore(driver, settings.neo4j_database, rules,
                                                  settings.suppression_salt),
-                                   settings.group_commit_max_messages)
+                                   settings.group_commit_max_messages, settings.group_commit_writers)
         await writer.start()
         app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,
                                       rules)

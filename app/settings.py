@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from pydantic import BaseModel, Field
+from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -74,9 +74,44 @@ class Settings(BaseSettings):
 
     # Group commit: how many messages one write transaction may carry.
     group_commit_max_messages: int = 2000
+    # Concurrent group-commit writers: while one commits, the next group is already being planned.
+    group_commit_writers: int = 2
 
     # How often beat runs the identity invariant check.
     invariant_check_seconds: float = 300.0
+
+    # --- destination sync (workers/sync.py) ---
+    # Encrypts destination secrets at rest (any string; a Fernet key is derived from it). Set it in
+    # any real deployment: secrets written under one key cannot be read under another.
+    destination_secret_key: str = "cdp-local-destination-secret-key"
+    # Vendor API bases; tests point the official SDKs at local fakes through these. RESEND_API_URL
+    # is the name the resend SDK itself reads.
+    resend_api_url: str = Field(default="https://api.resend.com",
+                                validation_alias=AliasChoices("CDP_RESEND_API_URL", "RESEND_API_URL"))
+    hubspot_api_url: str = "https://api.hubapi.com"
+    facebook_graph_url: str = "https://graph.facebook.com"
+    facebook_api_version: str = "v21.0"
+    # Members per committed cursor step: a crash re-sends at most one step.
+    sync_batch_size: int = Field(default=200, ge=1, le=10_000)
+    # Requests per second per destination when its config names none (token bucket in Redis).
+    sync_default_rate_per_second: float = Field(default=10.0, gt=0)
+    # Retries of one request: exponential backoff with full jitter, capped.
+    sync_max_attempts: int = Field(default=6, ge=1)
+    sync_backoff_base_seconds: float = Field(default=0.5, gt=0)
+    sync_backoff_max_seconds: float = Field(default=60.0, gt=0)
+    # Longer waits (Retry-After, backoff, rate limit) hand the worker back and re-queue the run.
+    sync_max_inline_wait_seconds: float = Field(default=5.0, ge=0)
+    # How many times a run may be re-queued that way before it is marked failed.
+    sync_max_deferrals: int = Field(default=30, ge=0)
+    # A running sync holds a Redis lock, refreshed after each batch; a crashed worker's lock expires.
+    sync_lock_ttl_seconds: float = Field(default=120.0, gt=0)
+    # Beat: how often due scheduled syncs are started, stalled runs resumed, trait changes pushed.
+    sync_dispatch_seconds: float = 15.0
+    sync_trait_push_seconds: float = 30.0
+
+    # Stripe source: the endpoint's signing secret (whsec_...), and how old a signature may be.
+    stripe_webhook_secret: str | None = None
+    stripe_tolerance_seconds: int = 300
 
     log_level: str = "INFO"
 

@@ -30,6 +30,7 @@ from app.auth import Keyring  # noqa: E402
 from app.identity.rules import IdentityRules  # noqa: E402
 from app.identity.store import IdentityStore  # noqa: E402
 from app.ingest.service import IngestService  # noqa: E402
+from bench.loadgen import Pool  # noqa: E402
 from bench.common import ROOT, bench_settings, fresh_graph, percentile, start_neo4j, write_results  # noqa: E402
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"dev-web-key:").decode(), "Content-Type": "application/json"}
@@ -92,7 +93,7 @@ def start_api(settings, port: int) -> subprocess.Popen:
     raise SystemExit("the API did not start")
 
 
-async def batch_load(url: str, pop: Population, seconds: float, clients: int, size: int) -> dict:
+async def batch_load(port: int, pop: Population, seconds: float, clients: int, size: int) -> dict:
     """Closed loop: `clients` senders, each posting batches back to back for `seconds`."""
     bodies = [orjson.dumps({"batch": [pop.message() for _ in range(size)]})
               for _ in range(int(seconds * 9000 / size) + clients)]
@@ -100,19 +101,19 @@ async def batch_load(url: str, pop: Population, seconds: float, clients: int, si
     failures = 0
     stop = time.perf_counter() + seconds
 
-    async def sender(client: httpx.AsyncClient) -> None:
+    async def sender(pool: Pool) -> None:
         nonlocal sent, failures
         while time.perf_counter() < stop and bodies:
-            r = await client.post(f"{url}/v1/batch", content=bodies.pop(), headers=AUTH)
-            if r.status_code == 200:
+            status, _ = await pool.post("/v1/batch", bodies.pop())
+            if status == 200:
                 sent += size
             else:
                 failures += 1
 
     started = time.perf_counter()
     last_report = started
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=clients)) as client:
-        tasks = [asyncio.create_task(sender(client)) for _ in range(clients)]
+    async with Pool("127.0.0.1", port, AUTH, clients) as pool:
+        tasks = [asyncio.create_task(sender(pool)) for _ in range(clients)]
         while not all(t.done() for t in tasks):
             await asyncio.sleep(0.5)
             now = time.perf_counter()
@@ -125,31 +126,30 @@ async def batch_load(url: str, pop: Population, seconds: float, clients: int, si
             "clients": clients, "batch_size": size}
 
 
-async def track_latency(url: str, pop: Population, rate: int, seconds: float) -> dict:
+async def track_latency(port: int, pop: Population, rate: int, seconds: float) -> dict:
     """Open loop: one request every 1/rate s whatever the answers do; latency from send to answer."""
     total = int(rate * seconds)
     bodies = [orjson.dumps({**pop.message(), "type": "track", "event": "Clicked"}) for _ in range(total)]
     latencies: list[float] = []
     errors = 0
 
-    async def one(client: httpx.AsyncClient, body: bytes) -> None:
+    async def one(pool: Pool, body: bytes) -> None:
         nonlocal errors
         t0 = time.perf_counter()
-        r = await client.post(f"{url}/v1/track", content=body, headers=AUTH)
+        status, _ = await pool.post("/v1/track", body)
         latencies.append((time.perf_counter() - t0) * 1000)
-        if r.status_code != 200:
+        if status != 200:
             errors += 1
 
-    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=64)) as client:
-        for _ in range(20):  # warm the connection pool
-            await client.get(f"{url}/healthz")
+    # Enough connections that a request never waits for one: latency is the server's.
+    async with Pool("127.0.0.1", port, AUTH, 128) as pool:
         started = time.perf_counter()
         tasks = []
         for n, body in enumerate(bodies):
             delay = started + n / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(client, body)))
+            tasks.append(asyncio.create_task(one(pool, body)))
         await asyncio.gather(*tasks)
         achieved = total / (time.perf_counter() - started)
     return {"requests": total, "target_rps": rate, "achieved_rps": round(achieved), "errors": errors,
@@ -162,9 +162,9 @@ def merge_time(store: IdentityStore, service: IngestService, events: int, repeat
     times = []
     for n in range(repeats):
         device, user = f"merge-dev-{events}-{n}", f"merge-user-{events}-{n}"
-        for start in range(0, events, 5000):
+        for start in range(0, events, 2500):
             chunk = [{"type": "track", "event": "Viewed", "anonymousId": device, "messageId": uuid.uuid4().hex}
-                     for _ in range(min(5000, events - start))]
+                     for _ in range(min(2500, events - start))]
             store.ingest(service.batch({"batch": chunk}, "web"))
         store.ingest(service.batch({"batch": [{"type": "identify", "userId": user, "messageId": uuid.uuid4().hex}]}, "web"))
         merge = service.batch({"batch": [{"type": "identify", "userId": user, "anonymousId": device,
@@ -201,14 +201,13 @@ def main() -> None:
 
     port = free_port()
     api = start_api(settings, port)
-    url = f"http://127.0.0.1:{port}"
     try:
         print(f"2/4 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s")
-        batch = asyncio.run(batch_load(url, Population(50_000, 2, "b"), args.seconds, args.clients, 100))
+        batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100))
         batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
         print(f"  {batch['events_per_s']:,} events/s = {batch['share_of_ceiling']:.0%} of the ceiling")
         print(f"3/4 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s")
-        track = asyncio.run(track_latency(url, Population(50_000, 3, "t"), args.rate, args.seconds))
+        track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds))
         print(f"  p50 {track['p50_ms']} ms  p95 {track['p95_ms']} ms  p99 {track['p99_ms']} ms  ({track['achieved_rps']} rps)")
     finally:
         api.terminate()
