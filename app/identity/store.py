@@ -6,11 +6,13 @@ driver re-runs the (idempotent) function.
 """
 from __future__ import annotations
 
+import random
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 from neo4j import Driver, ManagedTransaction
-from neo4j.exceptions import ConstraintError
+from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
 from app.db import query
 from app.identity.erasure import suppression_hash
@@ -19,6 +21,9 @@ from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, Wri
 from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules
 from app.ingest.prepare import PreparedMessage
 from app.settings import DEFAULT_SUPPRESSION_SALT
+
+
+RETRY_SECONDS = 30.0
 
 
 class StaleSnapshot(Exception):
@@ -71,16 +76,25 @@ class IdentityStore:
     def ingest(self, messages: list[PreparedMessage]) -> IngestResult:
         if not messages:
             return IngestResult()
+        deadline = time.monotonic() + RETRY_SECONDS
+        attempt = 0
         with self.driver.session(database=self.database) as session:
-            for attempt in range(3):
+            while True:
                 try:
-                    return session.execute_write(self._ingest_tx, messages)
-                except (ConstraintError, StaleSnapshot):
-                    # A concurrent writer stored one of these messageIds first, or retired a profile
-                    # we read; the re-run sees the committed state.
-                    if attempt == 2:
+                    with session.begin_transaction() as tx:
+                        result = self._ingest_tx(tx, messages)
+                        tx.commit()
+                        return result
+                except (ConstraintError, StaleSnapshot, TransientError, SessionExpired, ServiceUnavailable) as exc:
+                    # Deadlocks, a concurrent writer storing one of these messageIds first, or a
+                    # profile retired under us: the re-run sees the committed state. The driver's
+                    # own retry waits a second first; a short jittered backoff keeps ingest latency low.
+                    if isinstance(exc, TransientError) and not exc.is_retryable():
                         raise
-        raise AssertionError("unreachable")
+                    attempt += 1
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
 
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
     def _ingest_tx(self, tx: ManagedTransaction, messages: list[PreparedMessage]) -> IngestResult:
