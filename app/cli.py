@@ -1,0 +1,273 @@
+"""`cdp`: the operator's command line over the same code as the API. Settings come from CDP_*
+environment variables (app.settings), so by default it talks to the local dev Neo4j."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, NoReturn
+
+import orjson
+import typer
+from neo4j.exceptions import AuthError, ServiceUnavailable
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from app import db
+from app.auth import Keyring
+from app.errors import NotFound
+from app.identity.rules import IdentityRules
+from app.identity.store import IdentityStore
+from app.ingest.messages import FieldError, MessageErrors
+from app.ingest.prepare import PreparedMessage
+from app.ingest.service import IngestService
+from app.profiles.explain import explain
+from app.profiles.resolve import resolve
+from app.profiles.suspicious import Thresholds, suspicious_profiles
+from app.settings import Settings, get_settings
+
+app = typer.Typer(help="Graph CDP command line.", no_args_is_help=True, add_completion=False)
+profile_app = typer.Typer(help="Read one profile (REF: a profile id, or type:value such as "
+                               "email:ann@example.org).", no_args_is_help=True)
+report_app = typer.Typer(help="Reports over all profiles.", no_args_is_help=True)
+app.add_typer(profile_app, name="profile")
+app.add_typer(report_app, name="report")
+
+err = Console(stderr=True)
+SHOWN_LINES = 5  # line numbers listed per rejection reason
+_DEFAULTS = Thresholds()
+
+
+def main() -> None:
+    # Server notifications (a property key not yet in an empty graph...) are for query authors,
+    # not for someone running a command.
+    logging.getLogger("neo4j.notifications").setLevel(logging.ERROR)
+    app()
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def _connection() -> Iterator[tuple[Settings, Any]]:
+    settings = get_settings()
+    driver = db.connect(settings)
+    try:
+        driver.verify_connectivity()  # fail now, not after the driver's 30 s of read retries
+        yield settings, driver
+    except (ServiceUnavailable, AuthError) as exc:
+        _fail(f"cannot use Neo4j at {settings.neo4j_uri} ({exc}); is it running (scripts/neo4j.sh start) and "
+              "are CDP_NEO4J_* set?")
+    except FieldError as exc:  # a malformed argument: a usage error
+        _fail(f"{exc.field}: {exc.reason}", 2)
+    except NotFound as exc:
+        _fail(exc.reason)
+    finally:
+        driver.close()
+
+
+def _echo_json(doc: Any) -> None:
+    typer.echo(orjson.dumps(doc, default=str, option=orjson.OPT_INDENT_2).decode())
+
+
+def _profile_id(settings: Settings, driver, ref: str) -> str:
+    return resolve(driver, settings.neo4j_database, IdentityRules(settings), ref)
+
+
+# --- cdp profile ... ---
+
+@profile_app.command("show")
+def profile_show(ref: str = typer.Argument(..., help="profile id or type:value")) -> None:
+    """The profile document as JSON."""
+    with _connection() as (settings, driver):
+        profile_id = _profile_id(settings, driver, ref)
+        from app.profiles.document import profile_document  # lazy: only this command needs the read model
+
+        _echo_json(profile_document(driver, settings.neo4j_database, profile_id))
+
+
+@profile_app.command("events")
+def profile_events(ref: str = typer.Argument(..., help="profile id or type:value"),
+                   limit: int = typer.Option(20, help="events per page (the timeline's limits apply)"),
+                   cursor: str | None = typer.Option(None, help="the `next` of a previous page")) -> None:
+    """The profile's events, newest first, as JSON {events, next}."""
+    with _connection() as (settings, driver):
+        profile_id = _profile_id(settings, driver, ref)
+        from app.profiles.timeline import timeline
+
+        _echo_json(timeline(driver, settings.neo4j_database, profile_id, limit=limit, cursor=cursor))
+
+
+@profile_app.command("explain")
+def profile_explain(ref: str = typer.Argument(..., help="profile id or type:value"),
+                    a: str = typer.Argument(..., help="identifier, e.g. email:ann@example.org"),
+                    b: str = typer.Argument(..., help="identifier, e.g. user_id:42"),
+                    as_json: bool = typer.Option(False, "--json", help="print JSON")) -> None:
+    """Why A and B share the profile: the chain of messages that joined them."""
+    with _connection() as (settings, driver):
+        profile_id = _profile_id(settings, driver, ref)
+        answer = explain(driver, settings.neo4j_database, IdentityRules(settings), profile_id, a, b)
+    if as_json:
+        _echo_json(answer)
+        return
+    typer.echo(f"{answer['a']} and {answer['b']} share profile {answer['profileId']}")
+    if not answer["path"]:
+        typer.echo(f"  {answer['reason']}")
+        return
+    for step in answer["path"]:
+        typer.echo(f"  {step['from']} -> {step['to']}: message {step['messageId']} at {step['at']} "
+                   f"from {step['source']} (seen together {step['count']}x)")
+
+
+# --- cdp report ... ---
+
+@report_app.command("suspicious")
+def report_suspicious(
+    min_anonymous: int = typer.Option(_DEFAULTS.min_anonymous, min=1, help="at least this many anonymous ids",
+                                      show_default=True),
+    min_emails: int = typer.Option(_DEFAULTS.min_emails, min=1, help="at least this many emails"),
+    min_phones: int = typer.Option(_DEFAULTS.min_phones, min=1, help="at least this many phones"),
+    min_refusals: int = typer.Option(_DEFAULTS.min_refusals, min=1, help="a join refused this often"),
+    limit: int = typer.Option(100, min=1, max=1000),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Profiles with too many identifiers or repeatedly refused joins."""
+    with _connection() as (settings, driver):
+        report = suspicious_profiles(driver, settings.neo4j_database,
+                                     Thresholds(min_anonymous, min_emails, min_phones, min_refusals), limit)
+    if as_json:
+        _echo_json(report)
+        return
+    if not report["profiles"]:
+        typer.echo("no suspicious profiles")
+        return
+    table = Table("profile", "user ids", "anonymous ids", "emails", "phones", "max refused", "why")
+    for p in report["profiles"]:
+        ids = p["identifiers"]
+        table.add_row(p["profileId"], *(str(ids[t]) for t in ("user_id", "anonymous_id", "email", "phone")),
+                      str(p["maxRefusedCount"]), "; ".join(p["reasons"]))
+    Console(width=200).print(table)
+
+
+# --- cdp import ---
+
+@dataclass
+class ImportSummary:
+    lines: int = 0
+    accepted: int = 0  # stored as new events
+    duplicates: int = 0  # messageIds already stored, or repeated in the file
+    rejected: int = 0
+    suppressed: int = 0  # valid, but carrying an erased identifier
+    merges: int = 0
+    new_profiles: int = 0
+    refused_joins: int = 0
+    reasons: dict[str, list[int]] = field(default_factory=dict)  # reason -> line numbers
+
+    def reject(self, line_no: int, reason: str) -> None:
+        self.rejected += 1
+        self.reasons.setdefault(reason, []).append(line_no)
+
+    def as_dict(self) -> dict:
+        doc = asdict(self)
+        doc["reasons"] = [{"reason": r, "count": len(ns), "lines": ns[:SHOWN_LINES]}
+                          for r, ns in sorted(self.reasons.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+        return doc
+
+
+def _reason(errors: list[FieldError]) -> str:
+    # Validated as a one-message batch: drop the "batch[0]." the paths carry.
+    e = errors[0]
+    return f"{e.field.removeprefix('batch[0]').lstrip('.') or 'message'}: {e.reason}"
+
+
+class Importer:
+    def __init__(self, settings: Settings, driver, source: str, summary: ImportSummary):
+        rules = IdentityRules(settings)
+        self.service = IngestService(settings, Keyring(settings), rules)
+        self.store = IdentityStore(driver, settings.neo4j_database, rules, settings.suppression_salt)
+        self.source = source
+        self.summary = summary
+
+    def _validate(self, chunk: list[tuple[int, Any]]) -> list[PreparedMessage]:
+        try:
+            return self.service.batch({"batch": [raw for _, raw in chunk]}, self.source)
+        except (MessageErrors, FieldError):
+            pass  # a bad line: validate one by one, so its neighbours still go in
+        out: list[PreparedMessage] = []
+        for line_no, raw in chunk:
+            try:
+                out.extend(self.service.batch({"batch": [raw]}, self.source))
+            except MessageErrors as exc:
+                self.summary.reject(line_no, _reason(exc.errors))
+            except FieldError as exc:
+                self.summary.reject(line_no, _reason([exc]))
+        return out
+
+    def flush(self, chunk: list[tuple[int, Any]]) -> None:
+        prepared = self._validate(chunk)
+        if not prepared:
+            return
+        result = self.store.ingest(prepared)
+        s = self.summary
+        s.accepted += result.stored
+        s.duplicates += result.duplicates
+        s.suppressed += result.suppressed
+        s.merges += result.merges
+        s.new_profiles += result.new_profiles
+        s.refused_joins += result.refusals
+
+
+def _print_summary(path: Path, source: str, s: ImportSummary) -> None:
+    typer.echo(f"imported {path} as source {source!r}")
+    typer.echo(f"  lines read  {s.lines}")
+    typer.echo(f"  accepted    {s.accepted}")
+    typer.echo(f"  duplicates  {s.duplicates}")
+    typer.echo(f"  rejected    {s.rejected}")
+    for r in s.as_dict()["reasons"]:
+        more = ", ..." if r["count"] > len(r["lines"]) else ""
+        typer.echo(f"    {r['count']} x {r['reason']} (lines {', '.join(map(str, r['lines']))}{more})")
+    if s.suppressed:
+        typer.echo(f"  suppressed  {s.suppressed} (carry an erased identifier)")
+    typer.echo(f"  profiles    {s.new_profiles} new, {s.merges} merges, {s.refused_joins} refused joins")
+
+
+@app.command("import")
+def import_file(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                            help="Segment messages, one JSON object per line"),
+                source: str = typer.Option("web", help="source name recorded on the events"),
+                batch_size: int = typer.Option(500, min=1, help="messages per write transaction"),
+                as_json: bool = typer.Option(False, "--json", help="print the summary as JSON")) -> None:
+    """Import a JSONL file of Segment messages; bad lines are rejected with a reason, the rest stored."""
+    summary = ImportSummary()
+    with _connection() as (settings, driver):
+        if batch_size > settings.max_batch_messages:
+            raise typer.BadParameter(f"at most {settings.max_batch_messages}", param_hint="--batch-size")
+        db.apply_schema(driver, settings.neo4j_database)  # messageId dedup needs the constraint
+        importer = Importer(settings, driver, source, summary)
+        chunk: list[tuple[int, Any]] = []
+        columns = (TextColumn("importing"), BarColumn(), DownloadColumn(), TimeRemainingColumn())
+        with path.open("rb") as f, Progress(*columns, console=err) as progress:
+            task = progress.add_task("import", total=path.stat().st_size)
+            for line_no, line in enumerate(f, start=1):
+                progress.advance(task, len(line))
+                if not line.strip():
+                    continue
+                summary.lines += 1
+                try:
+                    chunk.append((line_no, orjson.loads(line)))
+                except orjson.JSONDecodeError:
+                    summary.reject(line_no, "invalid JSON")
+                if len(chunk) >= batch_size:
+                    importer.flush(chunk)
+                    chunk = []
+            if chunk:
+                importer.flush(chunk)
+    if as_json:
+        _echo_json(summary.as_dict())
+    else:
+        _print_summary(path, source, summary)

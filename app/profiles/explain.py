@@ -1,0 +1,61 @@
+"""Why two identifiers share a profile: the shortest chain of SEEN_WITH evidence between them,
+each step naming the message that first joined the pair."""
+from __future__ import annotations
+
+import networkx as nx
+from neo4j import Driver
+
+from app.errors import NotFound
+from app.identity.rules import IdentityRules
+from app.ingest.messages import FieldError
+from app.profiles.graph import iso, read_evidence, read_identifiers
+from app.profiles.resolve import parse_ref
+
+
+def identifier_key(rules: IdentityRules, name: str, ref: str) -> str:
+    """An external id (`email:Ann@x.io`) normalised as at ingest; FieldError naming `name` otherwise."""
+    try:
+        kind, value = parse_ref(rules, ref)
+    except FieldError as exc:
+        raise FieldError(name, exc.reason) from None
+    if kind != "identifier":
+        raise FieldError(name, "expected an identifier type:value, not a profile id")
+    return value
+
+
+def evidence_graph(evidence: list[dict]) -> nx.Graph:
+    # Undirected: evidence is stored in key order, not in the order the message named the ids.
+    g = nx.Graph()
+    for e in evidence:
+        g.add_edge(e["a"], e["b"], **e)
+    return g
+
+
+def _step(g: nx.Graph, frm: str, to: str) -> dict:
+    e = g.edges[frm, to]
+    return {"from": frm, "to": to, "messageId": e["firstMessageId"], "at": iso(e["firstAt"]),
+            "source": e["source"], "count": e["count"], "lastMessageId": e["lastMessageId"],
+            "lastAt": iso(e["lastAt"])}
+
+
+def explain(driver: Driver, database: str, rules: IdentityRules, profile_id: str, a: str, b: str) -> dict:
+    """{profileId, a, b, path, reason}: path is the list of steps from a to b, or None with a reason
+    when both are on the profile but no evidence connects them (answered with 200, not an error:
+    the question was valid, the graph just holds no chain)."""
+    key_a, key_b = identifier_key(rules, "a", a), identifier_key(rules, "b", b)
+    with driver.session(database=database, default_access_mode="READ") as session:
+        keys, evidence = session.execute_read(
+            lambda tx: ({i["key"] for i in read_identifiers(tx, profile_id)}, read_evidence(tx, profile_id)))
+    for name, key in (("a", key_a), ("b", key_b)):
+        if key not in keys:
+            raise NotFound(name, f"{key!r} is not an identifier of profile {profile_id}")
+    answer = {"profileId": profile_id, "a": key_a, "b": key_b, "path": None, "reason": None}
+    if key_a == key_b:
+        return {**answer, "path": [], "reason": "a and b are the same identifier"}
+    g = evidence_graph(evidence)
+    try:
+        nodes = nx.shortest_path(g, key_a, key_b)
+    except (nx.NetworkXNoPath, nx.NodeNotFound):
+        reason = f"{key_a} and {key_b} share profile {profile_id} but no recorded evidence connects them"
+        return {**answer, "reason": reason}
+    return {**answer, "path": [_step(g, x, y) for x, y in zip(nodes, nodes[1:], strict=False)]}
