@@ -43,6 +43,7 @@ class IngestResult:
     # retired, loser -> survivor: what downstream upkeep (segment membership) re-evaluates.
     touched_profiles: set[str] = field(default_factory=set)
     retired: dict[str, str] = field(default_factory=dict)
+    new_trait_names: list[str] = field(default_factory=list)
 
 
 def _aggregate_edges(rows: list[dict], with_reason: bool = False) -> list[dict]:
@@ -72,6 +73,7 @@ class IdentityStore:
         self.database = database
         self.rules = rules
         self.salt = suppression_salt
+        self.known_trait_names: set[str] = set()  # registered as TraitKey: skip the MERGE next time
 
     def ingest(self, messages: list[PreparedMessage]) -> IngestResult:
         if not messages:
@@ -84,7 +86,8 @@ class IdentityStore:
                     with session.begin_transaction() as tx:
                         result = self._ingest_tx(tx, messages)
                         tx.commit()
-                        return result
+                    self.known_trait_names.update(result.new_trait_names)
+                    return result
                 except (ConstraintError, StaleSnapshot, TransientError, SessionExpired, ServiceUnavailable) as exc:
                     # Deadlocks, a concurrent writer storing one of these messageIds first, or a
                     # profile retired under us: the re-run sees the committed state. The driver's
@@ -106,11 +109,16 @@ class IdentityStore:
                 result.duplicate_ids.append(m.message_id)
             else:
                 unique[m.message_id] = m
-        existing = {r["messageId"] for r in tx.run(query("ingest/existing_message_ids"), ids=list(unique))}
+        hashes = self._identifier_hashes(unique.values())
+        known = tx.run(query("ingest/already_known"), ids=list(unique), hashes=list(hashes)).single()
+        existing = set(known["stored"])
         fresh = [m for m in unique.values() if m.message_id not in existing]
         result.duplicates += len(existing)
         result.duplicate_ids.extend(sorted(existing))
-        fresh = self._without_suppressed(tx, fresh, result)
+        if known["suppressed"]:
+            dropped = {m.message_id for h in known["suppressed"] for m in hashes[h]}
+            result.suppressed = len(dropped - existing)
+            fresh = [m for m in fresh if m.message_id not in dropped]
         if not fresh:
             return result
 
@@ -119,7 +127,7 @@ class IdentityStore:
         profiles = self._lock_profiles(tx, {p for p in owner.values() if p})
         plan = MergePlanner(self.rules, owner, profiles, direct_users).plan(planned)
         self._apply(tx, plan, planned)
-        self._set_traits(tx, plan, fresh)
+        self._set_traits(tx, plan, fresh, result)
         tx.run(query("ingest/create_events"), events=[
             {"anchor": plan.anchors[m.message_id], "props": m.event} for m in fresh
         ]).consume()
@@ -133,25 +141,19 @@ class IdentityStore:
         result.retired = {m["loser"]: m["survivor"] for m in plan.merges}
         return result
 
-    def _without_suppressed(self, tx: ManagedTransaction, fresh: list[PreparedMessage],
-                            result: IngestResult) -> list[PreparedMessage]:
-        """Drop every message that carries an erased identifier (any of them: it is that person's)."""
+    def _identifier_hashes(self, messages) -> dict[str, list[PreparedMessage]]:
+        """Suppression-list hash -> the messages carrying that identifier."""
         hashes: dict[str, list[PreparedMessage]] = {}
-        for m in fresh:
+        for m in messages:
             keys = [i.key for i in m.identifiers]
             if m.previous_id is not None:
                 keys += [f"{USER_ID}:{m.previous_id}", f"{ANONYMOUS_ID}:{m.previous_id}"]
             for k in keys:
                 hashes.setdefault(suppression_hash(self.salt, k), []).append(m)
-        hit = {r["hash"] for r in tx.run(query("ingest/suppressed"), hashes=list(hashes))}
-        if not hit:
-            return fresh
-        dropped = {m.message_id for h in hit for m in hashes[h]}
-        result.suppressed = len(dropped)
-        return [m for m in fresh if m.message_id not in dropped]
+        return hashes
 
-    @staticmethod
-    def _set_traits(tx: ManagedTransaction, plan: WritePlan, fresh: list[PreparedMessage]) -> None:
+    def _set_traits(self, tx: ManagedTransaction, plan: WritePlan, fresh: list[PreparedMessage],
+                    result: IngestResult) -> None:
         """Person traits onto the final live profile: one row per (profile, trait), newest wins."""
         newest: dict[tuple[str, str], dict] = {}
         for m in fresh:
@@ -165,8 +167,10 @@ class IdentityStore:
         if not newest:
             return
         tx.run(query("ingest/set_traits"), rows=list(newest.values())).consume()
-        names = sorted({name for _, name in newest})
-        tx.run(query("ingest/register_trait_keys"), names=names, now=max(r["ts"] for r in newest.values())).consume()
+        names = sorted({name for _, name in newest} - self.known_trait_names)
+        if names:
+            tx.run(query("ingest/register_trait_keys"), names=names, now=max(r["ts"] for r in newest.values())).consume()
+            result.new_trait_names = names
 
     def _with_alias_identifiers(self, tx: ManagedTransaction, fresh: list[PreparedMessage]) -> list[PlannedMessage]:
         """alias.previousId is a known userId if the graph (or this batch) has it as one,

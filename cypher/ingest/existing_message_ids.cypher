@@ -1,4 +1,0 @@
-// Which of these messageIds are already stored (dedup of retries).
-UNWIND $ids AS id
-MATCH (e:Event {messageId: id})
-RETURN e.messageId AS messageId
