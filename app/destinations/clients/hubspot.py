@@ -1,0 +1,104 @@
+"""HubSpot CRM contacts through the official hubspot-api-client: batch upsert by email (100 per
+request, HubSpot's documented batch limit) with the mapped traits as contact properties. HubSpot
+contacts are not deleted on exit: a configured membership property is set to "false" instead."""
+
+from __future__ import annotations
+
+import orjson
+from hubspot import HubSpot
+from hubspot.crm.contacts import (
+    ApiException,
+    BatchInputSimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectBatchInputUpsert,
+)
+
+from app.destinations.clients import Caller, DestinationClient, Failures
+from app.destinations.mapping import Member
+from app.destinations.retry import Permanent, Retryable, retry_after_seconds
+from app.settings import Settings
+
+BATCH_LIMIT = 100
+
+
+def _value(v) -> str:
+    """HubSpot property values are strings; lists and booleans in HubSpot's own spelling."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, list):
+        return ";".join(str(x) for x in v)  # multi-select checkbox syntax
+    return str(v)
+
+
+class HubSpotClient(DestinationClient):
+    max_batch = BATCH_LIMIT
+
+    def __init__(self, config: dict, secrets: dict, settings: Settings, caller: Caller):
+        # The SDK's retry is left off: retries, backoff and Retry-After are ours, shared by all vendors.
+        self.api = HubSpot(access_token=secrets["accessToken"], host=settings.hubspot_api_url.rstrip("/"))
+        self.batch_api = self.api.crm.contacts.batch_api
+        self.membership_property = config.get("membershipProperty")
+        self.can_remove = bool(self.membership_property)
+        self.caller = caller
+
+    def addressable(self, member: Member) -> bool:
+        return bool(member.email)
+
+    def _upsert(self, members: list[Member], extra: dict[str, str]) -> Failures:
+        by_email = {str(m.email).lower(): m for m in members}
+        inputs = [
+            SimplePublicObjectBatchInputUpsert(
+                id_property="email",
+                id=str(m.email),
+                properties={**{k: _value(v) for k, v in m.fields.items() if v is not None}, **extra},
+            )
+            for m in members
+        ]
+        body = BatchInputSimplePublicObjectBatchInputUpsert(inputs=inputs)
+
+        def attempt():
+            try:
+                return self.batch_api.upsert(body)
+            except ApiException as exc:
+                status = int(exc.status or 0)
+                headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+                if status == 429:
+                    raise Retryable(
+                        "hubspot 429", retry_after_seconds(headers.get("retry-after")), rate_limited=True
+                    ) from exc
+                if status >= 500 or status == 0:
+                    raise Retryable(f"hubspot {status}: {exc.reason}") from exc
+                raise Permanent(
+                    f"hubspot {status}: {_message(exc.body)}", fatal=status in (401, 403)
+                ) from exc
+
+        response = self.caller.call(attempt)
+        # A 207 answer names the inputs it refused in each error's context; the rest were written.
+        failures: Failures = []
+        for err in getattr(response, "errors", None) or []:
+            for values in (err.context or {}).values():
+                for v in values:
+                    m = by_email.pop(str(v).lower(), None)
+                    if m is not None:
+                        failures.append((m, f"hubspot: {err.message}"))
+        return failures
+
+    def add(self, members: list[Member]) -> Failures:
+        extra = {self.membership_property: "true"} if self.membership_property else {}
+        return self._upsert(members, extra)
+
+    def update(self, members: list[Member]) -> Failures:
+        return self._upsert(members, {})
+
+    def remove(self, members: list[Member]) -> Failures:
+        assert self.membership_property, "the engine skips exits for a HubSpot destination without one"
+        # Only the key and the flag: an exited profile's other properties are left as they were.
+        return self._upsert(
+            [Member(m.profile_id, {"email": m.email}) for m in members], {self.membership_property: "false"}
+        )
+
+
+def _message(body) -> str:
+    try:
+        return str(orjson.loads(body).get("message", body))[:300]
+    except (orjson.JSONDecodeError, TypeError, AttributeError):
+        return str(body)[:300]

@@ -1,0 +1,1 @@
+"""Sources that are not Segment SDKs: vendor webhooks mapped onto the same ingest path."""

@@ -1,0 +1,3 @@
+CREATE (d:Destination)
+SET d = $props
+RETURN d {.*} AS d

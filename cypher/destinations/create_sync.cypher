@@ -1,0 +1,3 @@
+CREATE (s:Sync)
+SET s = $props
+RETURN s {.*} AS s

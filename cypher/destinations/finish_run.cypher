@@ -1,0 +1,12 @@
+// A run's end. 'completed' becomes succeeded, or partial when items were dead-lettered; a completed
+// run moves the sync's cursor to the run's head, so the next run sends only what changed after it.
+MATCH (r:SyncRun {id: $id})
+WITH r, CASE WHEN $status <> 'completed' THEN $status WHEN r.failed > 0 THEN 'partial' ELSE 'succeeded' END AS status
+SET r.status = status, r.finishedAt = $now, r.durationMs = $now - coalesce(r.startedAt, r.createdAt),
+    r.errors = (coalesce(r.errors, []) + $errors)[-20..]
+WITH r, status
+MATCH (s:Sync {id: r.syncId})
+SET s.lastRunId = r.id, s.lastRunStatus = status, s.lastRunAt = $now
+FOREACH (_ IN CASE WHEN status IN ['succeeded', 'partial'] AND r.trigger <> 'traits' THEN [1] ELSE [] END |
+  SET s.cursor = r.headSeq, s.lastSuccessAt = $now)
+RETURN r {.*} AS r

@@ -1,0 +1,2 @@
+MATCH (d:Destination {id: $id})
+RETURN d {.*} AS d

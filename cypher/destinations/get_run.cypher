@@ -1,0 +1,2 @@
+MATCH (r:SyncRun {id: $id})
+RETURN r {.*} AS r

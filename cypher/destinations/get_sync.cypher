@@ -1,0 +1,2 @@
+MATCH (s:Sync {id: $id})
+RETURN s {.*} AS s

@@ -1,0 +1,3 @@
+MATCH (d:Destination {id: $id})
+SET d += $props
+RETURN d {.*} AS d

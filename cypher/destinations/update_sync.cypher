@@ -1,0 +1,3 @@
+MATCH (s:Sync {id: $id})
+SET s += $props
+RETURN s {.*} AS s

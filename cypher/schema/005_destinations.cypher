@@ -1,0 +1,11 @@
+// Destination sync: destinations, syncs, run records, dead letters.
+CREATE CONSTRAINT destination_id IF NOT EXISTS FOR (d:Destination) REQUIRE d.id IS UNIQUE;
+CREATE CONSTRAINT sync_id IF NOT EXISTS FOR (s:Sync) REQUIRE s.id IS UNIQUE;
+CREATE CONSTRAINT sync_run_id IF NOT EXISTS FOR (r:SyncRun) REQUIRE r.id IS UNIQUE;
+CREATE CONSTRAINT dead_letter_id IF NOT EXISTS FOR (x:DeadLetter) REQUIRE x.id IS UNIQUE;
+CREATE INDEX sync_destination IF NOT EXISTS FOR (s:Sync) ON (s.destinationId);
+CREATE INDEX sync_next_run IF NOT EXISTS FOR (s:Sync) ON (s.nextRunAt);
+// A sync's runs newest first; active runs for the stall check.
+CREATE INDEX sync_run_sync IF NOT EXISTS FOR (r:SyncRun) ON (r.syncId, r.createdAt);
+CREATE INDEX sync_run_status IF NOT EXISTS FOR (r:SyncRun) ON (r.status);
+CREATE INDEX dead_letter_sync IF NOT EXISTS FOR (x:DeadLetter) ON (x.syncId, x.at);

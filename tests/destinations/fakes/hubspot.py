@@ -1,0 +1,77 @@
+"""HubSpot CRM v3 contacts batch upsert: POST /crm/v3/objects/contacts/batch/upsert, at most 100
+inputs, idProperty email. A batch with an invalid email is refused whole (400 VALIDATION_ERROR)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+
+from tests.destinations.fakes.server import Answer, FakeServer, Req
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+
+
+class HubSpotFake(FakeServer):
+    def __init__(self, token: str = "pat-na1-test-token"):
+        super().__init__()
+        self.token = token
+        self.contacts: dict[str, dict] = {}  # email -> {id, properties}
+        self.reject = set()
+
+    def handle(self, req: Req) -> Answer:
+        if req.headers.get("authorization") != f"Bearer {self.token}":
+            return Answer(
+                401, {"status": "error", "category": "INVALID_AUTHENTICATION", "message": "bad token"}
+            )
+        if req.method != "POST" or req.path != "/crm/v3/objects/contacts/batch/upsert":
+            return Answer(
+                404, {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "no such route"}
+            )
+        inputs = req.json().get("inputs") or []
+        if len(inputs) > 100:
+            return Answer(
+                400,
+                {"status": "error", "category": "VALIDATION_ERROR", "message": "Batch input limit is 100"},
+            )
+        bad = [
+            i["id"]
+            for i in inputs
+            if i.get("idProperty") != "email"
+            or not _EMAIL.match(str(i.get("id")))
+            or str(i.get("id")).lower() in self.reject
+        ]
+        if bad:
+            return Answer(
+                400,
+                {
+                    "status": "error",
+                    "category": "VALIDATION_ERROR",
+                    "message": f"Property values were not valid: {bad}",
+                    "context": {"ids": bad},
+                },
+            )
+        results = []
+        with self.lock:
+            for i in inputs:
+                email = str(i["id"]).lower()
+                new = email not in self.contacts
+                c = self.contacts.setdefault(email, {"id": str(uuid.uuid4().int)[:10], "properties": {}})
+                c["properties"].update(i.get("properties") or {})
+                results.append(
+                    {
+                        "id": c["id"],
+                        "properties": dict(c["properties"]),
+                        "createdAt": _now(),
+                        "updatedAt": _now(),
+                        "archived": False,
+                        "new": new,
+                    }
+                )
+        return Answer(
+            200, {"status": "COMPLETE", "results": results, "startedAt": _now(), "completedAt": _now()}
+        )

@@ -1,0 +1,169 @@
+"""The destinations and syncs API: good input, bad input (400 naming the field), 404, 401, 409."""
+
+import pytest
+
+from tests.destinations.conftest import segment
+from tests.helpers import ADMIN
+
+RESEND = {
+    "name": "newsletter",
+    "type": "resend",
+    "config": {"audienceId": "aud_1"},
+    "secrets": {"apiKey": "re_live_abcdefghijkl1234"},
+    "rateLimit": {"perSecond": 2},
+}
+
+
+@pytest.fixture
+def api(client, redis_client):
+    return client
+
+
+def _dest(api, body=RESEND) -> dict:
+    r = api.post("/v1/destinations", json=body, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def test_destination_crud_never_returns_secrets_in_clear(api, clean_db):
+    d = _dest(api)
+    assert d["secrets"] == {"apiKey": "****1234"} and d["config"] == {"audienceId": "aud_1"}
+    assert d["rateLimit"] == {"perSecond": 2.0, "burst": None}
+    for r in (
+        api.get(f"/v1/destinations/{d['id']}", headers=ADMIN),
+        api.get("/v1/destinations", headers=ADMIN),
+    ):
+        assert r.status_code == 200 and "abcdefghijkl" not in r.text
+    stored = clean_db.execute_query("MATCH (d:Destination) RETURN properties(d) AS p").records[0]["p"]
+    assert "abcdefghijkl" not in str(stored)  # sealed at rest too
+
+    r = api.patch(
+        f"/v1/destinations/{d['id']}",
+        json={"name": "renamed", "secrets": {"apiKey": "re_new_key_000005678"}},
+        headers=ADMIN,
+    )
+    assert (
+        r.status_code == 200 and r.json()["name"] == "renamed" and r.json()["secrets"]["apiKey"] == "****5678"
+    )
+    assert api.delete(f"/v1/destinations/{d['id']}", headers=ADMIN).status_code == 204
+    assert api.get(f"/v1/destinations/{d['id']}", headers=ADMIN).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "body,field",
+    [
+        ({**RESEND, "type": "mailchimp"}, "type"),
+        ({**RESEND, "config": {}}, "config.audienceId"),
+        ({**RESEND, "secrets": {}}, "secrets.apiKey"),
+        ({**RESEND, "config": {"audienceId": "a", "colour": "red"}}, "config.colour"),
+        ({**RESEND, "rateLimit": {"perSecond": 0}}, "rateLimit.perSecond"),
+        ({**RESEND, "name": ""}, "name"),
+        (
+            {"name": "w", "type": "webhook", "config": {"url": "ftp://x"}, "secrets": {"signingSecret": "s"}},
+            "config.url",
+        ),
+        (
+            {
+                "name": "h",
+                "type": "hubspot",
+                "config": {"membershipProperty": "Bad Name"},
+                "secrets": {"accessToken": "t"},
+            },
+            "config.membershipProperty",
+        ),
+    ],
+)
+def test_bad_destinations_name_the_field(api, body, field):
+    r = api.post("/v1/destinations", json=body, headers=ADMIN)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field
+
+
+def test_sync_crud_run_and_runs(api, clean_db, settings):
+    seg = segment(clean_db, settings)
+    d = _dest(api)
+    r = api.post(
+        "/v1/syncs",
+        json={
+            "segmentId": seg,
+            "destinationId": d["id"],
+            "schedule": {"cron": "*/15 * * * *"},
+            "mapping": {"first_name": ["traits.givenName", "traits.firstName"]},
+        },
+        headers=ADMIN,
+    )
+    assert r.status_code == 201, r.text
+    s = r.json()
+    assert s["mapping"]["first_name"] == ["traits.givenName", "traits.firstName"] and s["nextRunAt"] > 0
+    assert api.get(f"/v1/syncs/{s['id']}", headers=ADMIN).json()["id"] == s["id"]
+    assert [x["id"] for x in api.get("/v1/syncs", headers=ADMIN).json()["syncs"]] == [s["id"]]
+
+    run = api.post(f"/v1/syncs/{s['id']}/run", headers=ADMIN)
+    assert run.status_code == 202 and run.json()["run"]["status"] == "queued"
+    again = api.post(f"/v1/syncs/{s['id']}/run", headers=ADMIN)
+    assert again.status_code == 409 and run.json()["run"]["id"] in again.json()["error"]
+    runs = api.get(f"/v1/syncs/{s['id']}/runs", headers=ADMIN).json()["runs"]
+    assert [x["id"] for x in runs] == [run.json()["run"]["id"]]
+    one = api.get(f"/v1/syncs/{s['id']}/runs/{runs[0]['id']}", headers=ADMIN)
+    assert one.status_code == 200 and one.json()["trigger"] == "manual"
+    assert api.get(f"/v1/syncs/{s['id']}/dead-letters", headers=ADMIN).json() == {"deadLetters": []}
+
+    r = api.patch(f"/v1/syncs/{s['id']}", json={"clearSchedule": True, "enabled": False}, headers=ADMIN)
+    assert r.status_code == 200 and r.json()["schedule"] is None and r.json()["nextRunAt"] is None
+    assert api.delete(f"/v1/destinations/{d['id']}", headers=ADMIN).status_code == 409  # a sync uses it
+    assert api.delete(f"/v1/syncs/{s['id']}", headers=ADMIN).status_code == 204
+    assert api.get(f"/v1/syncs/{s['id']}/runs", headers=ADMIN).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"segmentId": "no-such-segment"}, "segmentId"),
+        ({"destinationId": "no-such-destination"}, "destinationId"),
+        ({"schedule": {"cron": "every day"}}, "schedule.cron"),
+        ({"schedule": {"cron": "0 * * * *", "intervalSeconds": 60}}, "schedule"),
+        ({"schedule": {"intervalSeconds": 1}}, "schedule.intervalSeconds"),
+        ({"mapping": {"nickname": "traits.nick"}}, "mapping.nickname"),
+        ({"mapping": {"first_name": "cookies.name"}}, "mapping.first_name"),
+        ({"mapping": {"email": []}}, "mapping.email"),
+        ({"options": {"exitAction": "explode"}}, "options.exitAction"),
+    ],
+)
+def test_bad_syncs_name_the_field(api, clean_db, settings, change, field):
+    seg = segment(clean_db, settings)
+    body = {"segmentId": seg, "destinationId": _dest(api)["id"], **change}
+    r = api.post("/v1/syncs", json=body, headers=ADMIN)
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field
+
+
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("get", "/v1/destinations/nope"),
+        ("patch", "/v1/destinations/nope"),
+        ("delete", "/v1/destinations/nope"),
+        ("get", "/v1/syncs/nope"),
+        ("patch", "/v1/syncs/nope"),
+        ("delete", "/v1/syncs/nope"),
+        ("post", "/v1/syncs/nope/run"),
+        ("get", "/v1/syncs/nope/runs"),
+        ("get", "/v1/syncs/nope/runs/r"),
+        ("get", "/v1/syncs/nope/dead-letters"),
+        ("delete", "/v1/syncs/nope/dead-letters/x"),
+    ],
+)
+def test_unknown_ids_are_404_and_missing_tokens_401(api, method, path):
+    kwargs = {"json": {}} if method == "patch" else {}
+    r = getattr(api, method)(path, headers=ADMIN, **kwargs)
+    assert r.status_code == 404, r.text
+    assert r.json()["field"]
+    r = getattr(api, method)(path, **kwargs)
+    assert r.status_code == 401
+    r = getattr(api, method)(path, headers={"Authorization": "Bearer wrong"}, **kwargs)
+    assert r.status_code == 401
+
+
+def test_creating_without_a_token_is_401(api):
+    assert api.post("/v1/destinations", json=RESEND).status_code == 401
+    assert api.post("/v1/syncs", json={}).status_code == 401

@@ -1,0 +1,74 @@
+"""Trait changes of current members reach the destination between runs: ingest's post-commit hook
+records touched profiles, the push sends only members whose mapped fields changed."""
+
+from app.destinations.traitpush import TOUCHED_KEY, TraitPusher
+from tests.destinations.conftest import destination, people, run_now, segment, sync
+from tests.helpers import basic
+
+HS_TOKEN = "pat-na1-test-token"
+
+
+def test_changed_traits_of_members_are_pushed_once(client, engine, store, settings, hubspot_fake):
+    pros = people(store, settings, 6, company="Acme")
+    outsider = people(store, settings, 1, plan="free")
+    seg = segment(engine.feed.driver, settings)
+    dest = destination(engine, "hubspot", {}, {"accessToken": HS_TOKEN})
+    s = sync(engine, seg, dest["id"], mapping={"company": "traits.company"})
+    run_now(engine, s)
+    upserts = hubspot_fake.count("POST")
+
+    emails = sorted(pros)
+    # Through the HTTP API, so the app's post-commit hook is what records the touched profiles.
+    batch = [
+        {"type": "identify", "anonymousId": f"a-{e}", "traits": {"email": e, "company": "Globex"}}
+        for e in emails[:2]
+    ]
+    batch += [
+        {
+            "type": "track",
+            "anonymousId": f"a-{emails[2]}",
+            "event": "Viewed",
+            "context": {"traits": {"email": emails[2]}},
+        }
+    ]  # touched, nothing mapped changed
+    batch += [
+        {
+            "type": "identify",
+            "anonymousId": "a-out",
+            "traits": {"email": next(iter(outsider)), "company": "Initech"},
+        }
+    ]
+    r = client.post("/v1/batch", json={"batch": batch}, headers=basic())
+    assert r.status_code == 200, r.text
+    assert engine.redis.scard(TOUCHED_KEY) == 4
+
+    pushed = TraitPusher(engine).push_all()
+    assert pushed == {s["id"]: 2}
+    assert hubspot_fake.count("POST") == upserts + 1
+    assert [hubspot_fake.contacts[e]["properties"]["company"] for e in emails[:3]] == [
+        "Globex",
+        "Globex",
+        "Acme",
+    ]
+    assert next(iter(outsider)) not in hubspot_fake.contacts
+    runs = engine.runs.list(s["id"], 10)
+    assert runs[0]["trigger"] == "traits" and runs[0]["added"] == 2 and runs[0]["status"] == "succeeded"
+    # The cursor of the diff runs is untouched by pushes.
+    assert engine.store.sync(s["id"])["cursor"] == runs[1]["headSeq"]
+
+    # Nothing new touched: nothing sent.
+    assert TraitPusher(engine).push_all() == {s["id"]: 0}
+    assert hubspot_fake.count("POST") == upserts + 1
+
+
+def test_no_push_before_the_first_export_or_when_disabled(client, engine, store, settings, hubspot_fake):
+    pros = people(store, settings, 2)
+    seg = segment(engine.feed.driver, settings)
+    dest = destination(engine, "hubspot", {}, {"accessToken": HS_TOKEN})
+    sync(engine, seg, dest["id"])  # never run: the first full export will carry everything
+    off = sync(engine, seg, dest["id"], options={"pushTraitChanges": False})
+    run_now(engine, off)
+    before = hubspot_fake.count("POST")
+    engine.redis.sadd(TOUCHED_KEY, *pros.values())
+    assert TraitPusher(engine).push_all() == {}
+    assert hubspot_fake.count("POST") == before
