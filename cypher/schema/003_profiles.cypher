@@ -5,3 +5,8 @@ CREATE INDEX identifier_value IF NOT EXISTS FOR (i:Identifier) ON (i.value);
 // events and the query keeps only exact value matches. Only events that carry traits are indexed.
 CREATE FULLTEXT INDEX event_traits IF NOT EXISTS FOR (e:Event) ON EACH [e.traits]
   OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}};
+// A timeline filtered by event name: per identifier, newest first, index-backed (without it a rare
+// name means reading every event of a big profile). One more entry per event written.
+CREATE INDEX event_identifier_event_ts IF NOT EXISTS FOR (e:Event) ON (e.identifier, e.event, e.ts);
+// The same for a timeline filtered by type (screen, identify… are a few percent of a profile's events).
+CREATE INDEX event_identifier_type_ts IF NOT EXISTS FOR (e:Event) ON (e.identifier, e.type, e.ts);
