@@ -38,6 +38,9 @@ def connect(settings: Settings) -> Driver:
         auth=(settings.neo4j_user, settings.neo4j_password),
         max_connection_pool_size=50,
         connection_acquisition_timeout=30,
+        # Planner notices ("relationship type MERGED_INTO does not exist yet" on a new graph) are
+        # development hints, not operational events: keep them out of the service's logs.
+        notifications_min_severity="OFF",
     )
     return driver
 
