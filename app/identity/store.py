@@ -18,7 +18,7 @@ from app.db import query
 from app.identity.erasure import suppression_hash
 from app.identity.profile_state import rederive
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
-from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules
+from app.identity.rules import ANONYMOUS_ID, EMAIL, PHONE, USER_ID, Identifier, IdentityRules
 from app.ingest.prepare import PreparedMessage
 from app.settings import DEFAULT_SUPPRESSION_SALT
 
@@ -204,11 +204,11 @@ class IdentityStore:
                     row["firstSeen"] = min(row["firstSeen"], m.ts)
                     row["lastSeen"] = max(row["lastSeen"], m.ts)
         ordered = [rows[k] for k in sorted(rows)]
-        owner: dict[str, str | None] = {}
+        owner = {r["key"]: r["profile"] for r in tx.run(query("ingest/lock_identifiers"), identifiers=ordered)}
+        claimable = [k for k, pid in owner.items() if pid is not None and rows[k]["type"] in (EMAIL, PHONE)]
         direct_users: dict[str, set[str]] = {}
-        for r in tx.run(query("ingest/lock_identifiers"), identifiers=ordered):
-            owner[r["key"]] = r["profile"]
-            if r["users"]:
+        if claimable:
+            for r in tx.run(query("ingest/direct_user_ids"), keys=claimable):
                 direct_users[r["key"]] = set(r["users"])
         return owner, direct_users
 

@@ -1,7 +1,6 @@
 // MERGE every identifier of the batch (sorted by key, to keep lock order stable) and take its
 // write lock by setting lastSeen, then read its live profile. Held until commit, the lock keeps
-// any other writer from moving this identifier while we plan. For emails and phones, also the
-// user ids they were seen with directly (the planner's shared-device rule needs them).
+// any other writer from moving this identifier while we plan.
 UNWIND $identifiers AS row
 MERGE (i:Identifier {key: row.key})
   ON CREATE SET i.type = row.type, i.value = row.value, i.firstSeen = row.firstSeen
@@ -9,6 +8,4 @@ SET i.lastSeen = CASE WHEN i.lastSeen IS NULL OR row.lastSeen > i.lastSeen THEN 
     i.firstSeen = CASE WHEN row.firstSeen < i.firstSeen THEN row.firstSeen ELSE i.firstSeen END
 WITH i
 OPTIONAL MATCH (i)-[:BELONGS_TO]->(p:Profile)
-RETURN i.key AS key, p.id AS profile,
-       CASE WHEN i.type IN ['email', 'phone'] THEN [(i)-[:SEEN_WITH]-(u:Identifier {type: 'user_id'}) | u.key]
-            ELSE [] END AS users
+RETURN i.key AS key, p.id AS profile
