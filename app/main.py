@@ -6,17 +6,21 @@ import time
 import uuid
 from contextlib import asynccontextmanager
 
+import redis
 from fastapi import FastAPI, Request
 from fastapi.responses import ORJSONResponse
 
 from app import db, errors, logs, metrics
-from app.api import events, health, ingest, profile_admin, profile_graph, profiles
+from app.api import (destinations, events, health, ingest, profile_admin, profile_graph, profiles, segments,
+                     stripe)
 from app.api.deps import Services
 from app.auth import Keyring
+from app.destinations.traitpush import touched_recorder
 from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
 from app.ingest.writer import GroupCommitWriter
+from app.segments.queue import UpkeepQueue, celery_trigger
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("cdp")
@@ -35,6 +39,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writer = GroupCommitWriter(IdentityStore(driver, settings.neo4j_database, rules,
                                                  settings.suppression_salt),
                                    settings.group_commit_max_messages, settings.group_commit_writers)
+        redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+        # Profiles each commit touched, for pushing trait changes to destinations (workers/sync.py).
+        writer.on_commit.append(touched_recorder(redis_client))
+        if settings.segment_upkeep:  # touched profiles queue up for segment membership upkeep
+            writer.on_commit.append(UpkeepQueue(redis_client, celery_trigger(settings.redis_url)).on_commit)
         await writer.start()
         app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,
                                       rules)
@@ -44,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await writer.close()  # graceful shutdown drains in-flight batches
             driver.close()
+            redis_client.close()
             log.info("stopped")
 
     app = FastAPI(title="Graph CDP", version="0.1.0", lifespan=lifespan, default_response_class=ORJSONResponse)
@@ -69,5 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(profiles.router)
     app.include_router(profile_graph.router)
     app.include_router(profile_admin.router)
+    app.include_router(segments.router)
     app.include_router(health.router)
+    app.include_router(destinations.router)
+    app.include_router(stripe.router)
     return app

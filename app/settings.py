@@ -80,6 +80,16 @@ class Settings(BaseSettings):
     # How often beat runs the identity invariant check.
     invariant_check_seconds: float = 300.0
 
+    # Segments: ingest queues touched profiles for membership upkeep (off: nothing is queued).
+    segment_upkeep: bool = True
+    # How often beat re-evaluates time-window segments (members age out), and drains the upkeep
+    # queue as a safety net for a lost trigger.
+    segment_window_seconds: float = 300.0
+    # How often beat re-evaluates every segment in full (repairs anything upkeep missed).
+    segment_reconcile_seconds: float = 3600.0
+    # How long entry/exit feed entries are kept.
+    segment_change_retention_days: int = 30
+
     # --- destination sync (workers/sync.py) ---
     # Encrypts destination secrets at rest (any string; a Fernet key is derived from it). Set it in
     # any real deployment: secrets written under one key cannot be read under another.

@@ -9,7 +9,7 @@ from app.settings import get_settings
 
 def make_celery() -> Celery:
     settings = get_settings()
-    celery = Celery("cdp", broker=settings.redis_url, include=["workers.ops"])
+    celery = Celery("cdp", broker=settings.redis_url, include=["workers.ops", "workers.sync", "workers.segments"])
     celery.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -22,6 +22,13 @@ def make_celery() -> Celery:
         beat_schedule={
             "identity-invariants": {"task": "workers.ops.check_identity_invariants",
                                     "schedule": settings.invariant_check_seconds},
+            # Syncs are created at run time, so beat runs one dispatcher that starts the due ones.
+            "sync-dispatch": {"task": "workers.sync.dispatch_syncs", "schedule": settings.sync_dispatch_seconds},
+            "sync-trait-push": {"task": "workers.sync.push_trait_changes",
+                                "schedule": settings.sync_trait_push_seconds},
+            "segment-windows": {"task": "workers.segments.refresh_windows",
+                                "schedule": settings.segment_window_seconds},
+            "segment-reconcile": {"task": "workers.segments.reconcile", "schedule": settings.segment_reconcile_seconds},
         },
     )
     return celery

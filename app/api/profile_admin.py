@@ -10,6 +10,7 @@ from app.identity.erasure import erase_profile
 from app.identity.split import split_profile
 from app.ingest.messages import FieldError, MessageErrors
 from app.profiles.resolve import parse_ref, resolve
+from app.segments.upkeep import upkeep as segment_upkeep
 
 router = APIRouter(tags=["profiles"], dependencies=[Depends(require_admin)])
 
@@ -38,7 +39,10 @@ async def split(ref: str, body: SplitRequest, request: Request) -> dict:
         raise MessageErrors(errors)
     db = svc.settings.neo4j_database
     profile_id = await run_in_threadpool(resolve, svc.driver, db, svc.rules, ref)
-    return await run_in_threadpool(split_profile, svc.driver, db, profile_id, keys, body.reason)
+    result = await run_in_threadpool(split_profile, svc.driver, db, profile_id, keys, body.reason)
+    # Both sides' segment memberships follow the events and traits that moved.
+    await run_in_threadpool(segment_upkeep, svc.driver, db, [result["profileId"], result["newProfileId"]])
+    return result
 
 
 @router.delete("/v1/profiles/{ref}", summary="GDPR erasure: the profile, its identifiers, events and evidence")

@@ -1,0 +1,3 @@
+MATCH (s:Segment)
+WHERE $id IN s.dependsOn
+RETURN s.id AS id

@@ -1,0 +1,2 @@
+MATCH (s:Segment {id: $id})
+RETURN s {.*} AS segment

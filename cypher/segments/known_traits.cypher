@@ -1,0 +1,3 @@
+UNWIND $names AS name
+MATCH (k:TraitKey {name: name})
+RETURN k.name AS name
