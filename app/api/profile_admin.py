@@ -50,4 +50,8 @@ async def erase(ref: str, request: Request) -> dict:
     svc = services(request)
     db = svc.settings.neo4j_database
     profile_id = await run_in_threadpool(resolve, svc.driver, db, svc.rules, ref)
-    return await run_in_threadpool(erase_profile, svc.driver, db, svc.settings.suppression_salt, profile_id)
+    def record_exits(profile_ids: list[str]) -> None:  # segment feeds show the erased profile leaving
+        segment_upkeep(svc.driver, db, profile_ids)
+
+    return await run_in_threadpool(erase_profile, svc.driver, db, svc.settings.suppression_salt, profile_id,
+                                   record_exits)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 
 from neo4j import Driver
 
@@ -15,14 +16,21 @@ def suppression_hash(salt: str, key: str) -> str:
     return hmac.new(salt.encode(), key.encode(), hashlib.sha256).hexdigest()
 
 
-def erase_profile(driver: Driver, database: str, salt: str, profile_id: str) -> dict:
+def erase_profile(driver: Driver, database: str, salt: str, profile_id: str,
+                  before_delete: Callable[[list[str]], object] | None = None) -> dict:
+    """before_delete(profile ids) runs once they are suppressed and marked retired, before
+    anything is deleted (segment upkeep uses it to record the exits)."""
     records, _, _ = driver.execute_query(query("identity/erase_collect"), profile=profile_id, database_=database)
     keys: list[str] = records[0]["keys"]
     profiles = [profile_id, *records[0]["retired"]]
     # Suppress first: from this commit on, ingest drops messages carrying these identifiers,
     # so nothing new lands while the rest is deleted.
+    at = int(time.time() * 1000)
     driver.execute_query(query("identity/suppress"), hashes=[suppression_hash(salt, k) for k in keys],
-                         at=int(time.time() * 1000), database_=database)
+                         at=at, database_=database)
+    driver.execute_query(query("identity/erase_mark"), profiles=profiles, at=at, database_=database)
+    if before_delete is not None:
+        before_delete(profiles)
     with driver.session(database=database) as session:
         summary = session.run(query("identity/erase_events"), keys=keys).consume()
         events = summary.counters.nodes_deleted

@@ -157,3 +157,15 @@ def test_retention_prunes_old_feed_entries_and_numbering_carries_on(store, setti
     r = ingest(store, settings, [msg("identify", userId="r1", traits={"plan": "free"})])
     upkeep(clean_db, "neo4j", r.touched_profiles)
     assert [seq for seq, _, _ in _feed(clean_db, pro)] == [2]  # the gap shows what was pruned
+
+
+def test_an_erased_profile_leaves_its_segments_through_the_feed(client, store, settings, clean_db):
+    pro = _segment(clean_db, "traits.plan = 'pro'")
+    first = ingest(store, settings, [msg("identify", userId="to-erase", traits={"plan": "pro"})])
+    upkeep(clean_db, "neo4j", first.touched_profiles)
+    erased = _profile(clean_db, "user_id:to-erase")
+    assert _members(clean_db, pro) == {erased}
+    assert client.delete("/v1/profiles/user_id:to-erase", headers=ADMIN).status_code == 200
+    assert _members(clean_db, pro) == set()
+    assert _feed(clean_db, pro) == [(1, erased, "enter"), (2, erased, "exit")]
+    assert service.get_segment(clean_db, "neo4j", pro)["memberCount"] == 0
