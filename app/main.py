@@ -2,15 +2,13 @@
 from __future__ import annotations
 
 import logging
-import time
-import uuid
 from contextlib import asynccontextmanager
 
 import redis
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
 
-from app import db, errors, logs, metrics
+from app import db, errors, logs
 from app.api import (destinations, events, health, ingest, profile_admin, profile_graph, profiles, segments,
                      stripe)
 from app.api.deps import Services
@@ -21,6 +19,7 @@ from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
 from app.ingest.writer import GroupCommitWriter
 from app.segments.queue import UpkeepQueue, celery_trigger
+from app.request_context import RequestContext
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("cdp")
@@ -59,20 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="Graph CDP", version="0.1.0", lifespan=lifespan, default_response_class=ORJSONResponse)
     errors.install(app)
 
-    @app.middleware("http")
-    async def request_context(request: Request, call_next):
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = logs.request_id.set(rid)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            logs.request_id.reset(token)
-        route = request.scope.get("route")
-        metrics.REQUEST_SECONDS.labels(getattr(route, "path", "unmatched"), str(response.status_code)).observe(
-            time.perf_counter() - started)
-        response.headers["x-request-id"] = rid
-        return response
+    app.add_middleware(RequestContext)
 
     app.include_router(ingest.router)
     app.include_router(events.router)

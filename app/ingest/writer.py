@@ -74,11 +74,21 @@ class GroupCommitWriter:
                 for _ in group:
                     self._queue.task_done()
 
+    def _ingest_and_notify(self, messages: list[PreparedMessage]) -> IngestResult:
+        """Runs in a worker thread: the hooks do blocking I/O (Redis) and must not stall the loop."""
+        result = self.store.ingest(messages)
+        for hook in self.on_commit:
+            try:
+                hook(result)
+            except Exception:  # noqa: BLE001 - the data is committed; upkeep can catch up
+                log.exception("post-commit hook failed", extra={"fields": {"hook": getattr(hook, "__name__", "?")}})
+        return result
+
     async def _commit(self, group: list[_Pending]) -> None:
         messages = [m for p in group for m in p.messages]
         started = time.perf_counter()
         try:
-            result = await asyncio.to_thread(self.store.ingest, messages)
+            result = await asyncio.to_thread(self._ingest_and_notify, messages)
         except Exception as exc:  # noqa: BLE001 - isolate the request that failed from its neighbours
             if len(group) == 1:
                 log.exception("write failed", extra={"fields": {"messages": len(messages)}})
@@ -101,11 +111,6 @@ class GroupCommitWriter:
         for m in messages:
             if m.message_id not in duplicate_ids:
                 metrics.INGESTED.labels(m.source, m.type).inc()
-        for hook in self.on_commit:
-            try:
-                hook(result)
-            except Exception:  # noqa: BLE001 - the data is committed; upkeep can catch up
-                log.exception("post-commit hook failed", extra={"fields": {"hook": getattr(hook, "__name__", "?")}})
         for p in group:
             if not p.future.done():
                 p.future.set_result(result)

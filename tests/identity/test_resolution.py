@@ -1,5 +1,5 @@
 """Identity rules against the real graph: limits, priority, blocked values, merges, evidence."""
-from app.settings import IdentifierRule, Settings
+from app.settings import IdentifierRule
 from tests.helpers import assert_invariants, count, partition
 from tests.identity.factory import ingest, msg, store_for
 
