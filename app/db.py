@@ -22,6 +22,13 @@ def query(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+@lru_cache(maxsize=256)
+def in_one_statement(names: tuple[str, ...]) -> str:
+    """Several write steps (each a file ending in an updating clause, with parameter names of its
+    own) as one statement of unit subqueries: they run in order, in one round trip."""
+    return "\n".join("CALL () {\n" + query(n).rstrip() + "\n}" for n in names)
+
+
 def schema_statements() -> list[str]:
     """Schema steps in file order; each file may hold several statements separated by ';'."""
     statements: list[str] = []

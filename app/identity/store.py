@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
-from app.db import query
+from app.db import in_one_statement, query
 from app.identity.erasure import suppression_hash
 from app.identity.profile_state import rederive
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
@@ -126,11 +126,7 @@ class IdentityStore:
         owner, direct_users = self._lock_identifiers(tx, planned)
         profiles = self._lock_profiles(tx, {p for p in owner.values() if p})
         plan = MergePlanner(self.rules, owner, profiles, direct_users).plan(planned)
-        self._apply(tx, plan, planned)
-        self._set_traits(tx, plan, fresh, result)
-        tx.run(query("ingest/create_events"), events=[
-            {"anchor": plan.anchors[m.message_id], "props": m.event} for m in fresh
-        ]).consume()
+        self._apply(tx, plan, fresh, result)
         for pid in sorted({m["from"] for m in plan.moves} | {m["to"] for m in plan.moves}):
             rederive(tx, pid)  # the moved identifiers took their events (and traits) along
         result.stored = len(fresh)
@@ -152,8 +148,8 @@ class IdentityStore:
                 hashes.setdefault(suppression_hash(self.salt, k), []).append(m)
         return hashes
 
-    def _set_traits(self, tx: ManagedTransaction, plan: WritePlan, fresh: list[PreparedMessage],
-                    result: IngestResult) -> None:
+    @staticmethod
+    def _trait_rows(plan: WritePlan, fresh: list[PreparedMessage]) -> list[dict]:
         """Person traits onto the final live profile: one row per (profile, trait), newest wins."""
         newest: dict[tuple[str, str], dict] = {}
         for m in fresh:
@@ -164,13 +160,7 @@ class IdentityStore:
                 row = newest.get((profile, name))
                 if row is None or row["ts"] <= m.ts:
                     newest[(profile, name)] = {"profile": profile, "name": name, "value": value, "ts": m.ts}
-        if not newest:
-            return
-        tx.run(query("ingest/set_traits"), rows=list(newest.values())).consume()
-        names = sorted({name for _, name in newest} - self.known_trait_names)
-        if names:
-            tx.run(query("ingest/register_trait_keys"), names=names, now=max(r["ts"] for r in newest.values())).consume()
-            result.new_trait_names = names
+        return list(newest.values())
 
     def _with_alias_identifiers(self, tx: ManagedTransaction, fresh: list[PreparedMessage]) -> list[PlannedMessage]:
         """alias.previousId is a known userId if the graph (or this batch) has it as one,
@@ -228,27 +218,44 @@ class IdentityStore:
             raise StaleSnapshot("a profile disappeared while the batch was planned")
         return out
 
-    def _apply(self, tx: ManagedTransaction, plan: WritePlan, planned: list[PlannedMessage]) -> None:
+    def _apply(self, tx: ManagedTransaction, plan: WritePlan, fresh: list[PreparedMessage],
+               result: IngestResult) -> None:
+        """Every write of the plan, in order, as one statement: one round trip however many steps."""
+        steps: list[str] = []
+        params: dict = {}
+
+        def step(name: str, **values) -> None:
+            steps.append(name)
+            params.update(values)
+
         if plan.new_profiles:
             keys: dict[str, list[str]] = {}
             for a in plan.assignments:
                 keys.setdefault(a["profile"], []).append(a["key"])
-            tx.run(query("ingest/create_profiles"),
-                   profiles=[{**p, "keys": keys.get(p["id"], [])} for p in plan.new_profiles]).consume()
+            step("ingest/create_profiles", profiles=[{**p, "keys": keys.get(p["id"], [])} for p in plan.new_profiles])
         if plan.merges:
-            tx.run(query("ingest/merge_traits"), merges=plan.merges).consume()
-            tx.run(query("ingest/merge_profiles"), merges=plan.merges).consume()
+            step("ingest/merge_traits", merges=plan.merges)
+            step("ingest/merge_profiles")
         if plan.moves:
-            tx.run(query("ingest/move_identifiers"), moves=plan.moves).consume()
+            step("ingest/move_identifiers", moves=plan.moves)
         new_profiles = {p["id"] for p in plan.new_profiles}
         existing = [a for a in plan.assignments if a["profile"] not in new_profiles]
         if existing:
-            tx.run(query("ingest/assign_identifiers"), rows=existing).consume()
+            step("ingest/assign_identifiers", assignments=existing)
         if plan.profile_updates:
-            tx.run(query("ingest/update_profiles"), rows=plan.profile_updates).consume()
+            step("ingest/update_profiles", profileUpdates=plan.profile_updates)
         if plan.lift_blocks:
-            tx.run(query("ingest/lift_split_blocks"), ids=plan.lift_blocks).consume()
+            step("ingest/lift_split_blocks", liftBlocks=plan.lift_blocks)
         if plan.evidence:
-            tx.run(query("ingest/record_evidence"), rows=_aggregate_edges(plan.evidence)).consume()
+            step("ingest/record_evidence", evidence=_aggregate_edges(plan.evidence))
         if plan.refusals:
-            tx.run(query("ingest/record_refusals"), rows=_aggregate_edges(plan.refusals, with_reason=True)).consume()
+            step("ingest/record_refusals", refusals=_aggregate_edges(plan.refusals, with_reason=True))
+        traits = self._trait_rows(plan, fresh)
+        if traits:
+            step("ingest/set_traits", traits=traits)
+            names = sorted({t["name"] for t in traits} - self.known_trait_names)
+            if names:
+                step("ingest/register_trait_keys", traitNames=names, traitsSeenAt=max(t["ts"] for t in traits))
+                result.new_trait_names = names
+        step("ingest/create_events", events=[{"anchor": plan.anchors[m.message_id], "props": m.event} for m in fresh])
+        tx.run(in_one_statement(tuple(steps)), **params).consume()

@@ -1,3 +1,3 @@
-UNWIND $rows AS row
+UNWIND $assignments AS row
 MATCH (i:Identifier {key: row.key}), (p:Profile {id: row.profile})
 CREATE (i)-[:BELONGS_TO]->(p)

@@ -1,4 +1,4 @@
 // Trait names seen so far: the allow-list segment filters check their fields against.
-UNWIND $names AS name
+UNWIND $traitNames AS name
 MERGE (k:TraitKey {name: name})
-  ON CREATE SET k.firstSeen = $now
+  ON CREATE SET k.firstSeen = $traitsSeenAt
