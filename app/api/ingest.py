@@ -4,8 +4,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import ORJSONResponse
 
+from app.api.body import read_capped
 from app.api.deps import services
-from app.ingest.messages import (AliasMessage, BatchRequest, FieldError, GroupMessage, IdentifyMessage,
+from app.ingest.messages import (AliasMessage, BatchRequest, GroupMessage, IdentifyMessage,
                                  PageMessage, ScreenMessage, TrackMessage)
 from app.ingest.service import decode_body
 
@@ -34,17 +35,9 @@ async def _authenticated_body(request: Request, limit: int) -> tuple[str, object
 
 
 async def _read(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it is clearly over the limit (never read whole into
-    memory). The slack lets a gzip body of incompressible data, a little larger than its content, through;
+    """The slack lets a gzip body of incompressible data, a little larger than its content, through;
     decode_body applies the exact limit to the decoded body."""
-    cap = limit + limit // 100 + 1024
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > cap:
-            raise FieldError("body", f"request body exceeds {limit} bytes", 413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return await read_capped(request, limit + limit // 100 + 1024, limit)
 
 
 async def _ingest_single(request: Request, msg_type: str | None) -> ORJSONResponse:

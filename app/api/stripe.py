@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from app.api.body import read_capped
 from app.api.deps import services
-from app.ingest.messages import FieldError
 from app.sources import stripe as stripe_source
 
 router = APIRouter(tags=["sources"])
@@ -15,20 +15,10 @@ router = APIRouter(tags=["sources"])
 SOURCE = "stripe"
 
 
-async def _read(request: Request, limit: int) -> bytes:
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise FieldError("body", f"request body exceeds {limit} bytes", 413)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 @router.post("/v1/webhooks/stripe", summary="Stripe webhook: payment and subscription events as track events")
 async def stripe_webhook(request: Request) -> dict:
     svc = services(request)
-    payload = await _read(request, svc.settings.max_batch_bytes)
+    payload = await read_capped(request, svc.settings.max_batch_bytes)
     event = await run_in_threadpool(
         stripe_source.verify,
         payload,
