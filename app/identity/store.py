@@ -80,24 +80,25 @@ class IdentityStore:
             return IngestResult()
         deadline = time.monotonic() + RETRY_SECONDS
         attempt = 0
-        with self.driver.session(database=self.database) as session:
-            while True:
-                try:
-                    with session.begin_transaction() as tx:
-                        result = self._ingest_tx(tx, messages)
-                        tx.commit()
-                    self.known_trait_names.update(result.new_trait_names)
-                    return result
-                except (ConstraintError, StaleSnapshot, TransientError, SessionExpired, ServiceUnavailable) as exc:
-                    # Deadlocks, a concurrent writer storing one of these messageIds first, or a
-                    # profile retired under us: the re-run sees the committed state. The driver's
-                    # own retry waits a second first; a short jittered backoff keeps ingest latency low.
-                    if isinstance(exc, TransientError) and not exc.is_retryable():
-                        raise
-                    attempt += 1
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
+        while True:
+            try:
+                # A fresh session per attempt: after a lost connection the old one may be unusable.
+                with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
+                    result = self._ingest_tx(tx, messages)
+                    tx.commit()
+                self.known_trait_names.update(result.new_trait_names)
+                return result
+            except (ConstraintError, StaleSnapshot, TransientError, SessionExpired, ServiceUnavailable) as exc:
+                # Deadlocks, a concurrent writer storing one of these messageIds first, a profile
+                # retired under us, or Neo4j briefly away: the re-run sees the committed state (and
+                # messageId dedup makes a commit whose answer was lost safe to repeat). The driver's
+                # own retry waits a second first; a short jittered backoff keeps ingest latency low.
+                if isinstance(exc, TransientError) and not exc.is_retryable():
+                    raise
+                attempt += 1
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
 
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
     def _ingest_tx(self, tx: ManagedTransaction, messages: list[PreparedMessage]) -> IngestResult:
