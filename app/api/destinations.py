@@ -133,7 +133,7 @@ async def list_dead_letters(
     sync_id: str,
     request: Request,
     limit: int = Query(default=100, ge=1, le=1000),
-    before: int | None = Query(default=None, ge=0, description="epoch ms: older than"),
+    before: int | None = Query(default=None, ge=0, le=2**63 - 1, description="epoch ms: older than"),
 ) -> dict:
     store, runs = _stores(services(request))
 

@@ -57,14 +57,17 @@ async def get_history(ref: str, request: Request) -> dict:
     return await run_in_threadpool(profile_history, svc.driver, svc.settings.neo4j_database, profile_id)
 
 
+_MAX_COUNT = 1_000_000  # larger thresholds match nothing; Neo4j integers are 64-bit
+
+
 @router.get("/v1/reports/suspicious-profiles",
             summary="Profiles with too many identifiers or repeatedly refused joins (inclusive minimums)")
 async def get_suspicious(
     request: Request,
-    min_anonymous: int = Query(_DEFAULTS.min_anonymous, ge=1, description="at least this many anonymous ids"),
-    min_emails: int = Query(_DEFAULTS.min_emails, ge=1, description="at least this many emails"),
-    min_phones: int = Query(_DEFAULTS.min_phones, ge=1, description="at least this many phones"),
-    min_refusals: int = Query(_DEFAULTS.min_refusals, ge=1, description="a join refused this often"),
+    min_anonymous: int = Query(_DEFAULTS.min_anonymous, ge=1, le=_MAX_COUNT, description="at least this many anonymous ids"),
+    min_emails: int = Query(_DEFAULTS.min_emails, ge=1, le=_MAX_COUNT, description="at least this many emails"),
+    min_phones: int = Query(_DEFAULTS.min_phones, ge=1, le=_MAX_COUNT, description="at least this many phones"),
+    min_refusals: int = Query(_DEFAULTS.min_refusals, ge=1, le=_MAX_COUNT, description="a join refused this often"),
     limit: int = Query(100, ge=1, le=1000),
 ) -> dict:
     svc = services(request)

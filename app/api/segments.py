@@ -114,7 +114,7 @@ async def members(segment_id: str, request: Request, after: str | None = Query(d
 
 
 @router.get("/v1/segments/{segment_id}/changes", summary="Entries and exits after sequence number `after`")
-async def changes(segment_id: str, request: Request, after: int = Query(default=0, ge=0),
+async def changes(segment_id: str, request: Request, after: int = Query(default=0, ge=0, le=2**63 - 1),
                   limit: int = Query(default=1000, ge=1, le=10_000)) -> dict:
     svc = services(request)
     return await run_in_threadpool(membership.changes_since, svc.driver, svc.settings.neo4j_database,

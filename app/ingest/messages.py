@@ -174,6 +174,23 @@ def _reason(err: dict) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _check_integers(raw: dict, prefix: str) -> None:
+    """Neo4j stores 64-bit integers; a larger one (JSON allows it) is refused here, naming its path,
+    rather than failing the write."""
+    stack: list[tuple[object, tuple]] = [(raw, ())]
+    while stack:
+        value, loc = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, (*loc, str(k))) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, n)) for n, v in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
+            raise MessageErrors([FieldError(field_path(prefix, *loc), "integer out of the 64-bit range")])
+
+
 def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: int) -> SegmentMessage:
     """Validate one message; raise FieldError(s) naming the path."""
     if not isinstance(raw, dict):
@@ -187,6 +204,7 @@ def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: 
     size = len(orjson.dumps(raw))
     if size > max_bytes:
         raise MessageErrors([FieldError(prefix or "body", f"message is {size} bytes; the limit is {max_bytes}", 413)])
+    _check_integers(raw, prefix)
     try:
         return _adapters[msg_type].validate_python(raw)
     except ValidationError as exc:
