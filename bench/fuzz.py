@@ -2,34 +2,38 @@
 in-process (ASGI) against a real Neo4j and Redis. Prints cases run and failures per operation and
 writes bench/results/fuzz.json.
 
-    python -m bench.fuzz --examples 80 --port 7702 --http-port 7492 --instance test-s2 \
-        --redis-url redis://127.0.0.1:6392/0
+    python -m bench.fuzz [--examples 80]     (its own Neo4j on 7705 and Redis on 6395)
 """
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import time
 from dataclasses import asdict
 
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from bench.common import bench_settings, fresh_graph, start_neo4j, write_results
+from bench.common import ROOT, bench_settings, fresh_graph, start_neo4j, write_results
 from tests.reliability.fuzzing import run_campaign
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--examples", type=int, default=80, help="generated cases per operation")
-    ap.add_argument("--port", type=int, default=7702)
-    ap.add_argument("--http-port", type=int, default=7492)
-    ap.add_argument("--instance", default="test-s2")
-    ap.add_argument("--redis-url", default="redis://127.0.0.1:6392/0")
+    ap.add_argument("--port", type=int, default=7705)
+    ap.add_argument("--http-port", type=int, default=7495)
+    ap.add_argument("--instance", default="bench-fuzz")
+    ap.add_argument("--redis-port", type=int, default=6395)
     ap.add_argument("--slow", type=float, default=5.0, help="seconds: an answer slower than this is a hang")
     args = ap.parse_args()
 
     start_neo4j(args.instance, args.port, args.http_port)
-    settings = bench_settings(args.port, redis_url=args.redis_url, stripe_webhook_secret="whsec_fuzz")
+    subprocess.run([str(ROOT / "scripts" / "redis.sh"), "start"], check=True,
+                   env={**os.environ, "REDIS_PORT": str(args.redis_port)})
+    settings = bench_settings(args.port, redis_url=f"redis://127.0.0.1:{args.redis_port}/0",
+                              stripe_webhook_secret="whsec_fuzz")
     fresh_graph(settings).close()
     app = create_app(settings)
     started = time.perf_counter()
