@@ -4,6 +4,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import ORJSONResponse
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from app import metrics
 from app.auth import Unauthorized
@@ -68,6 +69,14 @@ def install(app: FastAPI) -> None:
     async def _not_found(_: Request, exc: NotFound):
         return ORJSONResponse({"success": False, "error": exc.reason, "field": exc.field,
                                **sdk_fields(404, exc.field, exc.reason)}, status_code=404)
+
+    @app.exception_handler(ServiceUnavailable)
+    @app.exception_handler(SessionExpired)
+    async def _database_away(_: Request, exc: Exception):
+        metrics.REJECTED.labels("503").inc()
+        reason = "the database is unavailable; retry later"
+        return ORJSONResponse({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
+                              status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(WriterClosed)
     async def _closed(_: Request, exc: WriterClosed):

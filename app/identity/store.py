@@ -23,7 +23,9 @@ from app.ingest.prepare import PreparedMessage
 from app.settings import DEFAULT_SUPPRESSION_SALT
 
 
-RETRY_SECONDS = 30.0
+# How long one batch keeps retrying deadlocks, races and a missing Neo4j. Shorter than the SDKs'
+# request timeout (15 s), so a client sees a 503 and retries rather than timing out blind.
+RETRY_SECONDS = 10.0
 
 
 class StaleSnapshot(Exception):

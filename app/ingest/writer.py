@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
 from app import metrics
 from app.identity.store import IdentityStore, IngestResult
 from app.ingest.prepare import PreparedMessage
@@ -90,6 +92,13 @@ class GroupCommitWriter:
         try:
             result = await asyncio.to_thread(self._ingest_and_notify, messages)
         except Exception as exc:  # noqa: BLE001 - isolate the request that failed from its neighbours
+            if isinstance(exc, (ServiceUnavailable, SessionExpired)):
+                # Neo4j is away: retrying each request alone would only hold the queue longer.
+                log.error("write failed: Neo4j unavailable", extra={"fields": {"requests": len(group)}})
+                for p in group:
+                    if not p.future.done():
+                        p.future.set_exception(exc)
+                return
             if len(group) == 1:
                 log.exception("write failed", extra={"fields": {"messages": len(messages)}})
                 if not group[0].future.done():
