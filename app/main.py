@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 import redis
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
+from starlette.middleware.cors import CORSMiddleware
 
-from app import db, errors, logs
+from app import db, errors, logs, ratelimit
 from app.api import (destinations, events, health, ingest, profile_admin, profile_graph, profiles, segments,
                      stripe)
 from app.api.deps import Services
@@ -43,9 +44,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         writer.on_commit.append(touched_recorder(redis_client))
         if settings.segment_upkeep:  # touched profiles queue up for segment membership upkeep
             writer.on_commit.append(UpkeepQueue(redis_client, celery_trigger(settings.redis_url)).on_commit)
+        rate_limit = ratelimit.IngestRateLimit.from_settings(settings)
         await writer.start()
         app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,
-                                      rules)
+                                      rules, rate_limit)
         log.info("started", extra={"fields": {"neo4j": settings.neo4j_uri}})
         try:
             yield
@@ -53,11 +55,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await writer.close()  # graceful shutdown drains in-flight batches
             driver.close()
             redis_client.close()
+            if rate_limit:
+                await rate_limit.close()
             log.info("stopped")
 
     app = FastAPI(title="Graph CDP", version="0.1.0", lifespan=lifespan, default_response_class=ORJSONResponse)
     errors.install(app)
+    ratelimit.install(app)
 
+    # For the browser snippet (analytics.js): it posts JSON with the write key in Basic auth.
+    # Credentials stay off, which is what makes a "*" origin safe.
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+                       allow_methods=["GET", "POST", "OPTIONS"],
+                       allow_headers=["Authorization", "Content-Type", "Content-Encoding"], max_age=600)
     app.add_middleware(RequestContext)
 
     app.include_router(ingest.router)

@@ -56,8 +56,19 @@ class Settings(BaseSettings):
         "dev-server-key": "server",
         "dev-stripe-key": "stripe",
     }
-    # Admin bearer tokens for reads. Plain values or "sha256:<hex>" digests.
+    # Admin bearer tokens: "[scope:]token" or "[scope:]sha256:<hex>", scope read (GET only) or admin
+    # (everything; the default). Plain ones are hashed when loaded (app/auth.py).
     admin_tokens: list[str] = ["dev-admin-token"]
+
+    # Per-write-key ingest rate limit, in messages (app/ratelimit.py); 0 turns it off. Generous by
+    # default (above one node's measured capacity) so it only stops a runaway or hostile client;
+    # the burst must hold the largest batch (max_batch_messages) or that batch could never pass.
+    ingest_rate_per_second: float = Field(default=10_000.0, ge=0)
+    ingest_rate_burst: int = Field(default=20_000, ge=1)
+
+    # Browser origins allowed to call the API (the analytics.js snippet posts to /v1/*). No
+    # credentials (cookies) are ever allowed, so "*" is safe: the write key travels in the request.
+    cors_origins: list[str] = ["*"]
 
     identity_rules: dict[str, IdentifierRule] = DEFAULT_RULES
     blocked_values: list[str] = DEFAULT_BLOCKED_VALUES

@@ -31,7 +31,10 @@ async def _authenticated_body(request: Request, limit: int) -> tuple[str, object
     authorization = request.headers.get("authorization")
     source = svc.ingest.header_source(authorization)
     body = decode_body(await _read(request, limit), request.headers.get("content-encoding"), limit)
-    return source or svc.ingest.source(authorization, body), body
+    source = source or svc.ingest.source(authorization, body)
+    if svc.rate_limit:  # after auth (an unknown key is a 401, not a bucket), before validation's work
+        await svc.rate_limit.check(authorization, body)
+    return source, body
 
 
 async def _read(request: Request, limit: int) -> bytes:

@@ -1,0 +1,86 @@
+"""Per-write-key rate limit in messages: 429 with Retry-After and a body naming writeKey, a bucket
+per key, recovery once Retry-After has passed, and ingest that goes on when Redis is unreachable."""
+from __future__ import annotations
+
+import time
+
+import orjson
+import redis.asyncio
+
+from app.ratelimit import IngestRateLimit
+from tests.helpers import basic, count, new_id
+from tests.security.conftest import captured_logs
+
+
+def _track(n: int = 1) -> list[dict]:
+    return [{"type": "track", "userId": new_id("u"), "event": "Rate", "messageId": new_id()} for _ in range(n)]
+
+
+def _keys(*names: str) -> dict:
+    return {name: "web" for name in names}  # fresh keys per test: fresh buckets in the shared Redis
+
+
+def test_a_batch_costs_its_messages_and_over_the_limit_is_a_429(app_with, clean_db):
+    key, other = new_id("rl-key"), new_id("rl-other")
+    # One token per 10 s: nothing refills while the test runs.
+    client = app_with(write_keys=_keys(key, other), ingest_rate_per_second=0.1, ingest_rate_burst=5)
+
+    assert client.post("/v1/batch", json={"batch": _track(3)}, headers=basic(key)).status_code == 200
+    refused = client.post("/v1/batch", json={"batch": _track(3)}, headers=basic(key))
+    assert client.post("/v1/track", json=_track()[0], headers=basic(key)).status_code == 200
+    body_key = client.post("/v1/track", json={**_track()[0], "writeKey": key})  # the body's key, same bucket
+    last = client.post("/v1/track", json=_track()[0], headers=basic(key))
+
+    assert refused.status_code == 429 and body_key.status_code == 200 and last.status_code == 429
+    assert 5 <= int(refused.headers["Retry-After"]) <= 10  # under 1 token missing, at 0.1/s
+    err = refused.json()
+    assert err["success"] is False and err["field"] == "writeKey" and err["code"] == "rate_limited"
+    assert err["errors"] == [{"field": "writeKey", "reason": err["error"]}]
+    # Refused messages are not stored; another key has its own bucket.
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 5
+    assert client.post("/v1/track", json=_track()[0], headers=basic(other)).status_code == 200
+
+
+def test_after_retry_after_the_key_is_served_again(app_with):
+    key = new_id("rl-key")
+    client = app_with(write_keys=_keys(key), ingest_rate_per_second=5, ingest_rate_burst=2)
+    assert client.post("/v1/batch", json={"batch": _track(2)}, headers=basic(key)).status_code == 200
+    refused = client.post("/v1/track", json=_track()[0], headers=basic(key))
+    assert refused.status_code == 429
+
+    time.sleep(int(refused.headers["Retry-After"]))  # what a client is told to do, not a race fix
+
+    assert client.post("/v1/track", json=_track()[0], headers=basic(key)).status_code == 200
+
+
+def test_a_batch_larger_than_the_burst_passes_on_a_full_bucket(app_with):
+    key = new_id("rl-key")
+    client = app_with(write_keys=_keys(key), ingest_rate_per_second=0.1, ingest_rate_burst=2)
+    assert client.post("/v1/batch", json={"batch": _track(4)}, headers=basic(key)).status_code == 200
+    assert client.post("/v1/track", json=_track()[0], headers=basic(key)).status_code == 429
+
+
+def test_an_unknown_key_is_a_401_not_a_bucket(app_with):
+    client = app_with(ingest_rate_per_second=0.1, ingest_rate_burst=1)
+    for _ in range(3):
+        assert client.post("/v1/track", json=_track()[0], headers=basic("no-such-key")).status_code == 401
+
+
+def test_ingest_goes_on_when_redis_is_unreachable(app_with, clean_db):
+    key = new_id("rl-key")
+    client = app_with(write_keys=_keys(key), ingest_rate_per_second=0.1, ingest_rate_burst=1)
+    # A socket nothing listens on: the limiter's Redis is down; the app's other Redis stays up.
+    down = redis.asyncio.Redis(unix_socket_path=f"/nonexistent/{key}.sock", socket_connect_timeout=0.25)
+    client.app.state.services.rate_limit = IngestRateLimit(down, 0.1, 1)
+
+    with captured_logs() as out:
+        answers = [client.post("/v1/track", json=_track()[0], headers={**basic(key), "x-request-id": f"rid-{i}"})
+                   for i in range(3)]
+
+    assert [r.status_code for r in answers] == [200, 200, 200]  # fail open: over the limit, yet stored
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 3
+    warnings = [line for line in map(orjson.loads, out.getvalue().splitlines())
+                if line["logger"] == "cdp.ratelimit"]
+    assert len(warnings) == 1  # once per skip window, not once per request
+    assert warnings[0]["level"] == "warning" and warnings[0]["request_id"] == "rid-0"
+    assert warnings[0]["key"].startswith("sha256:") and key not in out.getvalue()
