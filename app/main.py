@@ -7,11 +7,21 @@ from contextlib import asynccontextmanager
 import redis
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
+from prometheus_client import REGISTRY
 from starlette.middleware.cors import CORSMiddleware
 
-from app import db, errors, logs, ratelimit
-from app.api import (destinations, events, health, ingest, profile_admin, profile_graph, profiles, segments,
-                     stripe)
+from app import db, errors, logs, metrics, ratelimit
+from app.api import (
+    destinations,
+    events,
+    health,
+    ingest,
+    profile_admin,
+    profile_graph,
+    profiles,
+    segments,
+    stripe,
+)
 from app.api.deps import Services
 from app.auth import Keyring
 from app.destinations.traitpush import touched_recorder
@@ -19,8 +29,8 @@ from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
 from app.ingest.writer import GroupCommitWriter
-from app.segments.queue import UpkeepQueue, celery_trigger
 from app.request_context import RequestContext
+from app.segments.queue import UpkeepQueue, celery_trigger
 from app.settings import Settings, get_settings
 
 log = logging.getLogger("cdp")
@@ -45,6 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.segment_upkeep:  # touched profiles queue up for segment membership upkeep
             writer.on_commit.append(UpkeepQueue(redis_client, celery_trigger(settings.redis_url)).on_commit)
         rate_limit = ratelimit.IngestRateLimit.from_settings(settings)
+        sync_outcomes = metrics.SyncOutcomes(driver, settings.neo4j_database)
+        REGISTRY.register(sync_outcomes)
         await writer.start()
         app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,
                                       rules, rate_limit)
@@ -53,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await writer.close()  # graceful shutdown drains in-flight batches
+            REGISTRY.unregister(sync_outcomes)
             driver.close()
             redis_client.close()
             if rate_limit:

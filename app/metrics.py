@@ -13,3 +13,37 @@ COMMIT_SECONDS = Histogram("cdp_ingest_commit_seconds", "Write transaction time 
                            buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
 REQUEST_SECONDS = Histogram("cdp_http_request_seconds", "HTTP request latency", ["route", "status"],
                             buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
+
+
+class SyncOutcomes:
+    """Sync run outcomes for /metrics, read from the graph at scrape time: runs happen in Celery
+    workers, which expose no endpoint of their own, and the graph is where their records live."""
+
+    def __init__(self, driver, database: str):
+        self.driver = driver
+        self.database = database
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily
+
+        from app.db import query
+
+        runs = CounterMetricFamily("cdp_sync_runs", "Sync runs by destination type and status",
+                                   labels=["destination", "status"])
+        items = CounterMetricFamily("cdp_sync_items", "Items sync runs added, removed or failed",
+                                    labels=["destination", "outcome"])
+        try:
+            records, _, _ = self.driver.execute_query(query("ops/sync_outcomes"), database_=self.database,
+                                                      routing_="r")
+        except Exception:  # noqa: BLE001 - a scrape must not fail because Neo4j blinked
+            records = []
+        totals: dict[tuple[str, str], int] = {}
+        for r in records:
+            runs.add_metric([r["destination"], r["status"] or "unknown"], r["runs"])
+            for outcome in ("added", "removed", "failed"):
+                key = (r["destination"], outcome)
+                totals[key] = totals.get(key, 0) + r[outcome]
+        for (destination, outcome), n in sorted(totals.items()):
+            items.add_metric([destination, outcome], n)
+        yield runs
+        yield items
