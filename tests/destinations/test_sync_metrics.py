@@ -25,4 +25,4 @@ def test_sync_outcomes_are_counted_per_destination_and_status(engine, store, set
 
 def test_metrics_endpoint_serves_sync_outcomes(client):
     body = client.get("/metrics").text
-    assert "# TYPE cdp_sync_runs counter" in body and "# TYPE cdp_sync_items counter" in body
+    assert "# TYPE cdp_sync_runs_total counter" in body and "# TYPE cdp_sync_items_total counter" in body
