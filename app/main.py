@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 import redis
 from fastapi import FastAPI
 from fastapi.responses import ORJSONResponse
-from prometheus_client import REGISTRY
 from starlette.middleware.cors import CORSMiddleware
 
 from app import db, errors, logs, metrics, ratelimit
@@ -55,8 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.segment_upkeep:  # touched profiles queue up for segment membership upkeep
             writer.on_commit.append(UpkeepQueue(redis_client, celery_trigger(settings.redis_url)).on_commit)
         rate_limit = ratelimit.IngestRateLimit.from_settings(settings)
-        sync_outcomes = metrics.SyncOutcomes(driver, settings.neo4j_database)
-        REGISTRY.register(sync_outcomes)
+        metrics.SYNC_OUTCOMES.attach(driver, settings.neo4j_database)
         await writer.start()
         app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,
                                       rules, rate_limit)
@@ -65,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await writer.close()  # graceful shutdown drains in-flight batches
-            REGISTRY.unregister(sync_outcomes)
+            metrics.SYNC_OUTCOMES.detach(driver)
             driver.close()
             redis_client.close()
             if rate_limit:

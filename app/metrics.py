@@ -1,5 +1,5 @@
 """Prometheus metrics of the service (exposed on /metrics)."""
-from prometheus_client import Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram
 
 INGESTED = Counter("cdp_ingest_messages_total", "Messages stored", ["source", "type"])
 DUPLICATES = Counter("cdp_ingest_duplicates_total", "Messages dropped as messageId duplicates")
@@ -19,9 +19,17 @@ class SyncOutcomes:
     """Sync run outcomes for /metrics, read from the graph at scrape time: runs happen in Celery
     workers, which expose no endpoint of their own, and the graph is where their records live."""
 
-    def __init__(self, driver, database: str):
-        self.driver = driver
-        self.database = database
+    def __init__(self):
+        self.driver = None
+        self.database = "neo4j"
+
+    def attach(self, driver, database: str) -> None:
+        """Registered once per process; each app's lifespan points it at its driver."""
+        self.driver, self.database = driver, database
+
+    def detach(self, driver) -> None:
+        if self.driver is driver:
+            self.driver = None
 
     def collect(self):
         from prometheus_client.core import CounterMetricFamily
@@ -33,6 +41,8 @@ class SyncOutcomes:
         items = CounterMetricFamily("cdp_sync_items", "Items sync runs added, removed or failed",
                                     labels=["destination", "outcome"])
         try:
+            if self.driver is None:
+                raise LookupError("no app is running in this process")
             records, _, _ = self.driver.execute_query(query("ops/sync_outcomes"), database_=self.database,
                                                       routing_="r")
         except Exception:  # noqa: BLE001 - a scrape must not fail because Neo4j blinked
@@ -47,3 +57,7 @@ class SyncOutcomes:
             items.add_metric([destination, outcome], n)
         yield runs
         yield items
+
+
+SYNC_OUTCOMES = SyncOutcomes()
+REGISTRY.register(SYNC_OUTCOMES)

@@ -17,7 +17,9 @@ def test_sync_outcomes_are_counted_per_destination_and_status(engine, store, set
     dest = destination(engine, "resend", {"audienceId": "aud_1"}, {"apiKey": "re_test_key_123456"})
     run = run_now(engine, sync(engine, seg, dest["id"]))
     assert run["status"] == "succeeded"
-    families = list(SyncOutcomes(engine.feed.driver, settings.neo4j_database).collect())
+    outcomes = SyncOutcomes()
+    outcomes.attach(engine.feed.driver, settings.neo4j_database)
+    families = list(outcomes.collect())
     assert _sample(families, "cdp_sync_runs_total", {"destination": "resend", "status": "succeeded"}) == 1
     assert _sample(families, "cdp_sync_items_total", {"destination": "resend", "outcome": "added"}) == 7
     assert _sample(families, "cdp_sync_items_total", {"destination": "resend", "outcome": "failed"}) == 0
