@@ -41,8 +41,8 @@ def flatten_traits(traits: dict, prefix: str = "", depth: int = 0) -> dict[str, 
     out: dict[str, Any] = {}
     for key, value in traits.items():
         name = f"{prefix}{key}"
-        if len(name) > MAX_TRAIT_KEY:
-            continue
+        if len(name) > MAX_TRAIT_KEY or "\x00" in name:
+            continue  # Neo4j property names cannot hold NUL; the value stays in the event's JSON
         if isinstance(value, dict) and depth < MAX_TRAIT_DEPTH:
             out.update(flatten_traits(value, name + ".", depth + 1))
         elif value is None or isinstance(value, (str, bool, int, float)):

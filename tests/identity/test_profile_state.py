@@ -59,3 +59,13 @@ def test_split_rederives_both_sides(client, store, settings, driver):
     assert kept["t.plan"] == "pro" and "t.color" not in kept and kept["eventCount"] == 2
     assert moved["t.color"] == "blue" and "t.plan" not in moved and moved["eventCount"] == 2
     assert moved["sources"] == ["web"]
+
+
+def test_trait_and_property_names_neo4j_cannot_hold_are_kept_only_in_the_json(store, settings, driver):
+    m = msg("identify", userId="nul-user", traits={"bad\x00name": "x", "plan": "pro"},
+            properties={"also\x00bad": 1})
+    ingest(store, settings, [m])
+    p = _profile(driver, "user_id:nul-user")
+    assert p["t.plan"] == "pro" and not any("\x00" in k for k in p)
+    records, _, _ = driver.execute_query("MATCH (e:Event {messageId: $id}) RETURN e.traits AS t", id=m["messageId"])
+    assert "bad\\u0000name" in records[0]["t"]
