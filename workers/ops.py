@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import redis
 from celery import shared_task
 
 from app import db
+from app.ingest.timestamps import now_ms
 from app.settings import get_settings
 
 log = logging.getLogger("cdp.ops")
@@ -25,7 +25,7 @@ def run_invariant_check() -> dict:
         records, _, _ = driver.execute_query(db.query("ops/invariants"), database_=settings.neo4j_database)
     finally:
         driver.close()
-    report = {"checkedAt": int(time.time() * 1000), "violations": dict(records[0])}
+    report = {"checkedAt": now_ms(), "violations": dict(records[0])}
     report["ok"] = not any(report["violations"].values())
     client = redis.Redis.from_url(settings.redis_url)
     client.set(INVARIANTS_KEY, json.dumps(report))

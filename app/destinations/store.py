@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 
@@ -23,12 +22,11 @@ from app.destinations.models import (
 from app.destinations.secrets import SecretBox, masked
 from app.errors import NotFound
 from app.ingest.messages import FieldError
+from app.ingest.timestamps import now_ms
 
 _JSON_FIELDS = ("config", "rateLimit", "schedule", "mapping", "options")
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _decode(node: dict) -> dict:

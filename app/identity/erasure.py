@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Callable
 
 from neo4j import Driver
 
 from app.db import query
+from app.ingest.timestamps import now_ms
 
 
 def suppression_hash(salt: str, key: str) -> str:
@@ -25,7 +25,7 @@ def erase_profile(driver: Driver, database: str, salt: str, profile_id: str,
     profiles = [profile_id, *records[0]["retired"]]
     # Suppress first: from this commit on, ingest drops messages carrying these identifiers,
     # so nothing new lands while the rest is deleted.
-    at = int(time.time() * 1000)
+    at = now_ms()
     driver.execute_query(query("identity/suppress"), hashes=[suppression_hash(salt, k) for k in keys],
                          at=at, database_=database)
     driver.execute_query(query("identity/erase_mark"), profiles=profiles, at=at, database_=database)

@@ -6,7 +6,6 @@ and late batches do not undo it); a message dated after the split is new evidenc
 """
 from __future__ import annotations
 
-import time
 import uuid
 from collections import Counter
 
@@ -16,6 +15,7 @@ from app.db import query
 from app.identity.profile_state import rederive
 from app.identity.rules import IDENTIFIER_TYPES
 from app.ingest.messages import FieldError, MessageErrors
+from app.ingest.timestamps import now_ms
 
 
 def _counts(types: list[str]) -> dict[str, int]:
@@ -27,7 +27,7 @@ def split_profile(driver: Driver, database: str, profile_id: str, keys: list[str
     """keys: normalised identifier keys on the profile. Returns the new profile's id and the move."""
     if not keys:
         raise FieldError("identifiers", "name at least one identifier to move")
-    at = int(time.time() * 1000)
+    at = now_ms()
     new_id = str(uuid.uuid4())
 
     def work(tx: ManagedTransaction) -> dict:

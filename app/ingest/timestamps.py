@@ -8,8 +8,9 @@ any client timestamp the event happened when it was received.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,19 @@ def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None
     return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def iso_ms(ms: int | None) -> str | None:
+    """Epoch milliseconds (how the graph stores times) -> ISO 8601 UTC, as events show them."""
+    return None if ms is None else iso(_EPOCH + timedelta(milliseconds=ms))
+
+
+def now_ms() -> int:
+    """Now in epoch milliseconds, the unit every time in the graph is stored in."""
+    return int(time.time() * 1000)
 
 
 def epoch_ms(dt: datetime) -> int:

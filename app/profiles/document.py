@@ -6,14 +6,13 @@ the events of the profile's current identifiers, and stays right after merges an
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
 
 import orjson
 from neo4j import READ_ACCESS, Driver, ManagedTransaction
 
 from app.db import query
 from app.errors import NotFound
-from app.ingest.timestamps import iso
+from app.ingest.timestamps import iso_ms
 
 # Track events that count as a conversion in computedTraits.conversions. Matching is on the exact
 # event name; change this tuple to fit the business (it is deliberately code, not data, so a change
@@ -21,12 +20,6 @@ from app.ingest.timestamps import iso
 CONVERSION_EVENTS: tuple[str, ...] = ("Order Completed", "Subscription Started", "Checkout Completed",
                                       "Upgraded Plan")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def iso_ms(ms: int | None) -> str | None:
-    """Epoch milliseconds -> ISO 8601 UTC with milliseconds, like the stored event timestamps."""
-    return None if ms is None else iso(_EPOCH + timedelta(milliseconds=ms))
 
 
 def merge_traits(rows: list[dict]) -> dict[str, dict]:

@@ -8,7 +8,8 @@ from neo4j import Driver
 from app.errors import NotFound
 from app.identity.rules import IdentityRules
 from app.ingest.messages import FieldError
-from app.profiles.graph import iso, read_evidence, read_identifiers
+from app.ingest.timestamps import iso_ms
+from app.profiles.graph import read_evidence, read_identifiers
 from app.profiles.resolve import parse_ref
 
 
@@ -33,9 +34,9 @@ def evidence_graph(evidence: list[dict]) -> nx.Graph:
 
 def _step(g: nx.Graph, frm: str, to: str) -> dict:
     e = g.edges[frm, to]
-    return {"from": frm, "to": to, "messageId": e["firstMessageId"], "at": iso(e["firstAt"]),
+    return {"from": frm, "to": to, "messageId": e["firstMessageId"], "at": iso_ms(e["firstAt"]),
             "source": e["source"], "count": e["count"], "lastMessageId": e["lastMessageId"],
-            "lastAt": iso(e["lastAt"])}
+            "lastAt": iso_ms(e["lastAt"])}
 
 
 def explain(driver: Driver, database: str, rules: IdentityRules, profile_id: str, a: str, b: str) -> dict:

@@ -3,21 +3,13 @@ joined the identifiers and the joins the rules refused, as a UI graph or as Grap
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
 import networkx as nx
 from neo4j import Driver, ManagedTransaction
 
 from app.db import query
 from app.errors import NotFound
-
-
-def iso(ms: int | None) -> str | None:
-    """Epoch milliseconds (how the graph stores times) -> ISO-8601 UTC, as events show them."""
-    if ms is None:
-        return None
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+from app.ingest.timestamps import iso_ms
 
 
 @dataclass
@@ -71,9 +63,9 @@ def load_graph(driver: Driver, database: str, profile_id: str) -> ProfileGraph:
 
 def _profile_node(pid: str, p: dict) -> dict:
     return {"id": pid, "label": "profile " + pid[:8], "kind": "profile",
-            "retired": p.get("retiredAt") is not None, "createdAt": iso(p.get("createdAt")),
-            "firstSeen": iso(p.get("firstSeen")), "lastSeen": iso(p.get("lastSeen")),
-            "retiredAt": iso(p.get("retiredAt"))}
+            "retired": p.get("retiredAt") is not None, "createdAt": iso_ms(p.get("createdAt")),
+            "firstSeen": iso_ms(p.get("firstSeen")), "lastSeen": iso_ms(p.get("lastSeen")),
+            "retiredAt": iso_ms(p.get("retiredAt"))}
 
 
 def _identifier_node(key: str, profile_id: str | None, outside: bool, row: dict | None = None) -> dict:
@@ -81,7 +73,7 @@ def _identifier_node(key: str, profile_id: str | None, outside: bool, row: dict 
     row = row or {}
     return {"id": key, "label": value, "kind": "identifier", "type": id_type, "value": value,
             "profileId": profile_id, "outside": outside,
-            "firstSeen": iso(row.get("firstSeen")), "lastSeen": iso(row.get("lastSeen"))}
+            "firstSeen": iso_ms(row.get("firstSeen")), "lastSeen": iso_ms(row.get("lastSeen"))}
 
 
 def to_elements(graph: ProfileGraph) -> dict:
@@ -97,11 +89,11 @@ def to_elements(graph: ProfileGraph) -> dict:
              for i in graph.identifiers]
     edges += [{"id": f"seen_with:{e['a']}|{e['b']}", "source": e["a"], "target": e["b"], "kind": "seen_with",
                "label": f"seen together x{e['count']}", "count": e["count"], "messageSource": e["source"],
-               "firstAt": iso(e["firstAt"]), "firstMessageId": e["firstMessageId"],
-               "lastAt": iso(e["lastAt"]), "lastMessageId": e["lastMessageId"]} for e in graph.evidence]
+               "firstAt": iso_ms(e["firstAt"]), "firstMessageId": e["firstMessageId"],
+               "lastAt": iso_ms(e["lastAt"]), "lastMessageId": e["lastMessageId"]} for e in graph.evidence]
     edges += [{"id": f"merged_into:{m['profileId']}|{m['into']}|{m['messageId']}", "source": m["profileId"],
                "target": m["into"], "kind": "merged_into", "label": f"merged ({m['reason']})",
-               "at": iso(m["at"]), "messageId": m["messageId"], "messageSource": m["source"],
+               "at": iso_ms(m["at"]), "messageId": m["messageId"], "messageSource": m["source"],
                "reason": m["reason"]}
               for m in graph.merges]
     known = {n["id"] for n in nodes}
@@ -112,8 +104,8 @@ def to_elements(graph: ProfileGraph) -> dict:
                 nodes.append(_identifier_node(key, owner, True))
         edges.append({"id": f"refused_with:{r['a']}|{r['b']}", "source": r["a"], "target": r["b"],
                       "kind": "refused_with", "label": f"refused: {r['reason']}", "reason": r["reason"],
-                      "count": r["count"], "messageSource": r["source"], "firstAt": iso(r["firstAt"]),
-                      "firstMessageId": r["firstMessageId"], "lastAt": iso(r["lastAt"])})
+                      "count": r["count"], "messageSource": r["source"], "firstAt": iso_ms(r["firstAt"]),
+                      "firstMessageId": r["firstMessageId"], "lastAt": iso_ms(r["lastAt"])})
     return {"profileId": pid, "nodes": nodes, "edges": edges}
 
 

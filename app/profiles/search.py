@@ -20,7 +20,7 @@ from neo4j import READ_ACCESS, Driver, ManagedTransaction
 from app.db import query
 from app.identity.rules import EMAIL
 from app.ingest.messages import FieldError
-from app.profiles.document import iso_ms
+from app.ingest.timestamps import iso_ms
 from app.profiles.timeline import check_limit
 
 MAX_LIMIT = 100

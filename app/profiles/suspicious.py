@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from neo4j import Driver
 
 from app.db import query
-from app.profiles.graph import iso
+from app.ingest.timestamps import iso_ms
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,6 @@ def suspicious_profiles(driver: Driver, database: str, thresholds: Thresholds = 
                          "identifiers": {"user_id": row["userIds"], "anonymous_id": row["anonymousIds"],
                                          "email": row["emails"], "phone": row["phones"]},
                          "maxRefusedCount": row["maxRefusedCount"], "refusedJoins": row["refusedJoins"],
-                         "firstSeen": iso(row["firstSeen"]), "lastSeen": iso(row["lastSeen"]),
+                         "firstSeen": iso_ms(row["firstSeen"]), "lastSeen": iso_ms(row["lastSeen"]),
                          "reasons": thresholds.reasons(row)})
     return {"thresholds": asdict(thresholds), "profiles": profiles}

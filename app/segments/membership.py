@@ -9,7 +9,6 @@ another's membership sees it already updated.
 """
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -18,6 +17,7 @@ from neo4j import Driver
 
 from app.db import query
 from app.errors import NotFound
+from app.ingest.timestamps import now_ms
 from app.segments.compiler import compile_filter
 from app.segments.models import Filter
 from app.segments.validate import parse_tree
@@ -34,8 +34,6 @@ class StoredSegment:
     time_dependent: bool
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def dependency_order(segments: list[StoredSegment]) -> list[StoredSegment]:

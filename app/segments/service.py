@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -11,7 +10,7 @@ from neo4j import Driver, ManagedTransaction
 from app.db import query
 from app.errors import NotFound
 from app.ingest.messages import FieldError, MessageErrors
-from app.ingest.timestamps import iso
+from app.ingest.timestamps import iso_ms
 from app.segments import membership
 from app.segments.compiler import compile_filter
 from app.segments.models import Filter, segment_refs, time_dependent
@@ -19,13 +18,8 @@ from app.segments.printer import print_text
 from app.segments.text import parse_text
 from app.segments.validate import check, parse_tree, unusual_trait_names
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_SAMPLE = 100
 MAX_PAGE = 1000
-
-
-def _iso(ms: int | None) -> str | None:
-    return None if ms is None else iso(_EPOCH + timedelta(milliseconds=ms))
 
 
 def definition(driver: Driver, database: str, raw: Any = None, text: str | None = None) -> Filter:
@@ -72,8 +66,8 @@ def _document(row: dict) -> dict:
             "definition": orjson.loads(row["definition"]), "text": row["text"],
             "memberCount": row.get("memberCount", 0), "latestSeq": row.get("seq", 0),
             "timeDependent": row.get("timeDependent", False), "dependsOn": row.get("dependsOn") or [],
-            "version": row["version"], "createdAt": _iso(row.get("createdAt")),
-            "updatedAt": _iso(row.get("updatedAt")), "evaluatedAt": _iso(row.get("evaluatedAt"))}
+            "version": row["version"], "createdAt": iso_ms(row.get("createdAt")),
+            "updatedAt": iso_ms(row.get("updatedAt")), "evaluatedAt": iso_ms(row.get("evaluatedAt"))}
 
 
 def _fields(tree: Filter, name: str, description: str | None) -> dict:
@@ -160,6 +154,6 @@ def members(driver: Driver, database: str, segment_id: str, after: str | None, l
     segment = get_segment(driver, database, segment_id)
     records, _, _ = driver.execute_query(query("segments/members"), segment=segment_id, after=after or "",
                                          limit=limit, database_=database)
-    rows = [{"profileId": r["profileId"], "since": _iso(r["since"])} for r in records]
+    rows = [{"profileId": r["profileId"], "since": iso_ms(r["since"])} for r in records]
     return {"segmentId": segment_id, "memberCount": segment["memberCount"], "members": rows,
             "next": rows[-1]["profileId"] if len(rows) == limit else None}
