@@ -70,8 +70,8 @@ class Keyring:
             raise Unauthorized("unknown write key")
         return found
 
-    def check_admin(self, authorization: str | None, scope: str = "admin") -> None:
-        """401 without a known token; 403 when the token's scope is below `scope`."""
+    def check_admin(self, authorization: str | None, scope: str = "admin") -> str:
+        """The token's scope; 401 without a known token, 403 when its scope is below `scope`."""
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("an admin token is required (Authorization: Bearer <token>)")
         d = _digest(authorization[7:].strip())
@@ -83,6 +83,7 @@ class Keyring:
             raise Unauthorized("unknown admin token")
         if granted < SCOPES.index(scope):
             raise Forbidden(f"this token has {SCOPES[granted]} scope; this call needs {scope}")
+        return SCOPES[granted]
 
 
 def basic_username(authorization: str | None) -> str | None:

@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app import db, errors, logs, metrics, ratelimit
 from app.api import (
+    console,
     destinations,
     events,
     health,
@@ -19,6 +20,8 @@ from app.api import (
     profile_graph,
     profiles,
     segments,
+    snippet,
+    stats,
     stripe,
 )
 from app.api.deps import Services
@@ -90,4 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.include_router(destinations.router)
     app.include_router(stripe.router)
+    app.include_router(stats.router)
+    app.include_router(snippet.router)
+    console.install(app)
     return app

@@ -89,6 +89,7 @@ start() {
   fi
   # shellcheck source=scripts/env.sh
   source scripts/env.sh
+  scripts/console.sh build   # the admin console at /console/
   scripts/neo4j.sh start
   scripts/redis.sh start
   mkdir -p "$RUN_DIR"

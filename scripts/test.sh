@@ -14,4 +14,7 @@ if ! python -c "import docker; docker.from_env().ping()" >/dev/null 2>&1; then
   scripts/neo4j.sh start
   REDIS_PORT="${CDP_TEST_REDIS_PORT:-6380}" scripts/redis.sh start
 fi
+# The browser tests (tests/browser) need the console bundle and Debian's Chromium.
+scripts/console.sh build
+export CDP_CHROMIUM="$(scripts/chromium.sh ensure)"
 exec python -m pytest "$@"

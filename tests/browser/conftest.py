@@ -1,0 +1,129 @@
+"""End-to-end tests in Debian's headless Chromium, driven by Playwright (no browser download: the
+executable comes from scripts/chromium.sh, CDP_CHROMIUM). The API runs as a real uvicorn process
+against the test Neo4j and Redis; pages load it over loopback like a user's browser would.
+
+Every page records console errors and failed requests; `page` fails the test if any were seen.
+Screenshots go to tests/browser/screenshots/ for review.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT
+
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+ADMIN_TOKEN = "browser-admin-token"
+WRITE_KEY = "browser-web-key"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _chromium() -> str:
+    path = os.environ.get("CDP_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        pytest.fail("Chromium is missing: scripts/test.sh installs it (scripts/chromium.sh ensure)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def console_built():
+    """The console bundle (scripts/console.sh build), built here too when pytest runs on its own."""
+    subprocess.run([str(ROOT / "scripts/console.sh"), "build"], check=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings, driver, console_built):
+    """Base URL of a uvicorn process serving the app on a free loopback port."""
+    port = _free_port()
+    env = {**os.environ, "CDP_NEO4J_URI": settings.neo4j_uri, "CDP_NEO4J_PASSWORD": settings.neo4j_password,
+           "CDP_REDIS_URL": settings.redis_url, "CDP_ADMIN_TOKENS": f'["{ADMIN_TOKEN}"]',
+           "CDP_WRITE_KEYS": f'{{"{WRITE_KEY}": "web", "browser-server-key": "server"}}',
+           "CDP_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
+                             "--host", "127.0.0.1", "--port", str(port)], env=env, cwd=ROOT)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"the API did not become ready on {base}")
+        time.sleep(0.2)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=_chromium(), headless=True, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+class PageProblems(list):
+    """Console errors, uncaught exceptions and failed requests seen by one page."""
+
+    def attach(self, page) -> None:
+        page.on("console", lambda m: m.type == "error" and self.append(f"console: {m.text}"))
+        page.on("pageerror", lambda e: self.append(f"exception: {e}"))
+        page.on("requestfailed", lambda r: self.append(f"request failed: {r.method} {r.url} {r.failure}"))
+
+
+@pytest.fixture
+def page(browser, live_server, clean_db, request):
+    """A fresh browser context on a laptop-sized screen (1366x768); fails the test on console errors."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server)
+    context.set_default_timeout(15_000)
+    pg = context.new_page()
+    problems = PageProblems()
+    problems.attach(pg)
+    pg.problems = problems
+    yield pg
+    context.close()
+    allowed = getattr(request.node, "allowed_problems", ())
+    unexpected = [p for p in problems if not any(a in p for a in allowed)]
+    assert not unexpected, f"the page reported problems: {unexpected}"
+
+
+@pytest.fixture
+def screenshot(page, request):
+    """screenshot(name): a full-page PNG under tests/browser/screenshots/<test>-<name>.png."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+
+    def take(name: str) -> Path:
+        path = SCREENSHOTS / f"{request.node.name}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def api(live_server):
+    """An httpx client on the live server with the admin token."""
+    with httpx.Client(base_url=live_server, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30) as c:
+        yield c
