@@ -19,9 +19,13 @@ SCOPES = ("read", "admin")  # each scope includes the ones before it
 
 
 class Unauthorized(Exception):
-    def __init__(self, reason: str):
+    """401. `scheme` is the challenge: Basic for write keys (the SDKs' scheme), Bearer for admin
+    tokens, so a browser calling the admin API never pops up a Basic login prompt."""
+
+    def __init__(self, reason: str, scheme: str = "Basic"):
         super().__init__(reason)
         self.reason = reason
+        self.scheme = scheme
 
 
 class Forbidden(FieldError):
@@ -73,14 +77,14 @@ class Keyring:
     def check_admin(self, authorization: str | None, scope: str = "admin") -> str:
         """The token's scope; 401 without a known token, 403 when its scope is below `scope`."""
         if not authorization or not authorization.startswith("Bearer "):
-            raise Unauthorized("an admin token is required (Authorization: Bearer <token>)")
+            raise Unauthorized("an admin token is required (Authorization: Bearer <token>)", "Bearer")
         d = _digest(authorization[7:].strip())
         granted = -1
         for token_scope, known in self._admin:  # every digest is compared, match or not
             if hmac.compare_digest(d, known):
                 granted = max(granted, SCOPES.index(token_scope))
         if granted < 0:
-            raise Unauthorized("unknown admin token")
+            raise Unauthorized("unknown admin token", "Bearer")
         if granted < SCOPES.index(scope):
             raise Forbidden(f"this token has {SCOPES[granted]} scope; this call needs {scope}")
         return SCOPES[granted]

@@ -63,7 +63,7 @@ def install(app: FastAPI) -> None:
         metrics.REJECTED.labels("401").inc()
         return ORJSONResponse({"success": False, "error": exc.reason, "field": "Authorization",
                                **sdk_fields(401, "Authorization", exc.reason)}, status_code=401,
-                              headers={"WWW-Authenticate": 'Basic realm="cdp"'})
+                              headers={"WWW-Authenticate": f'{exc.scheme} realm="cdp"'})
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound):

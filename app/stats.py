@@ -19,9 +19,10 @@ def bucket_hours(hours: int) -> int:
 def ingest_overview(driver: Driver, database: str, hours: int, until_ms: int | None = None) -> dict:
     until = until_ms if until_ms is not None else now_ms()
     step = bucket_hours(hours) * HOUR_MS
-    # Buckets align to `since`; the last one ends at `until`.
-    since = until - hours * HOUR_MS
-    params = {"since": since, "until": until, "bucketMs": step}
+    # Whole-hour (or whole-day, UTC) buckets; the last one holds `until`.
+    end = until - until % step + step
+    since = end - -(-hours * HOUR_MS // step) * step
+    params = {"since": since, "until": end, "bucketMs": step}
     volume, _, _ = driver.execute_query(query("stats/ingest_volume"), params, database_=database)
     top, _, _ = driver.execute_query(query("stats/top_events"), {**params, "limit": TOP_EVENTS},
                                      database_=database)
@@ -31,7 +32,7 @@ def ingest_overview(driver: Driver, database: str, hours: int, until_ms: int | N
         per_source[row["source"]] = per_source.get(row["source"], 0) + row["events"]
     return {
         "since": iso_ms(since), "until": iso_ms(until), "bucketHours": step // HOUR_MS,
-        "buckets": [iso_ms(b) for b in range(since, until, step)],
+        "buckets": [iso_ms(b) for b in range(since, end, step)],
         "volume": [{"bucket": iso_ms(r["bucket"]), "source": r["source"], "events": r["events"]} for r in volume],
         "sources": [{"source": s, "events": n} for s, n in sorted(per_source.items(), key=lambda kv: (-kv[1], kv[0]))],
         "topEvents": [{"event": r["event"], "events": r["events"]} for r in top],

@@ -78,6 +78,12 @@ async def list_all(request: Request) -> dict:
     return await run_in_threadpool(service.list_segments, svc.driver, svc.settings.neo4j_database)
 
 
+@router.get("/v1/segments/vocabulary", summary="Known trait names and recent track event names (builder hints)")
+async def vocabulary(request: Request) -> dict:
+    svc = services(request)
+    return await run_in_threadpool(service.vocabulary, svc.driver, svc.settings.neo4j_database)
+
+
 @router.get("/v1/segments/{segment_id}", summary="One segment")
 async def get(segment_id: str, request: Request) -> dict:
     svc = services(request)

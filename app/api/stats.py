@@ -7,7 +7,7 @@ from fastapi.concurrency import run_in_threadpool
 from app.api.deps import require_admin, services
 from app.stats import MAX_HOURS, ingest_overview
 
-router = APIRouter(tags=["operations"], dependencies=[Depends(require_admin)])
+router = APIRouter(tags=["stats"], dependencies=[Depends(require_admin)])
 
 
 @router.get("/v1/stats/ingest", summary="Events per source over time, top track events, graph totals")

@@ -157,3 +157,19 @@ def members(driver: Driver, database: str, segment_id: str, after: str | None, l
     rows = [{"profileId": r["profileId"], "since": iso_ms(r["since"])} for r in records]
     return {"segmentId": segment_id, "memberCount": segment["memberCount"], "members": rows,
             "next": rows[-1]["profileId"] if len(rows) == limit else None}
+
+
+VOCABULARY_TRAITS = 500
+VOCABULARY_EVENTS = 100
+VOCABULARY_DAYS = 30
+
+
+def vocabulary(driver: Driver, database: str) -> dict:
+    """Names a segment builder can offer: every registered trait name, and the track events of the
+    last 30 days, most frequent first (an index range on event time, not a scan of all events)."""
+    traits, _, _ = driver.execute_query(query("segments/vocabulary_traits"), limit=VOCABULARY_TRAITS,
+                                        database_=database)
+    now = membership.now_ms()
+    events, _, _ = driver.execute_query(query("stats/top_events"), since=now - VOCABULARY_DAYS * 86_400_000,
+                                        until=now + 86_400_000, limit=VOCABULARY_EVENTS, database_=database)
+    return {"traits": [r["name"] for r in traits], "events": [r["event"] for r in events]}

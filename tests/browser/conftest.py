@@ -22,6 +22,7 @@ from tests.conftest import ROOT
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 ADMIN_TOKEN = "browser-admin-token"
+READ_TOKEN = "browser-read-token"
 WRITE_KEY = "browser-web-key"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -52,7 +53,7 @@ def live_server(settings, driver, console_built):
     """Base URL of a uvicorn process serving the app on a free loopback port."""
     port = _free_port()
     env = {**os.environ, "CDP_NEO4J_URI": settings.neo4j_uri, "CDP_NEO4J_PASSWORD": settings.neo4j_password,
-           "CDP_REDIS_URL": settings.redis_url, "CDP_ADMIN_TOKENS": f'["{ADMIN_TOKEN}"]',
+           "CDP_REDIS_URL": settings.redis_url, "CDP_ADMIN_TOKENS": f'["{ADMIN_TOKEN}", "read:{READ_TOKEN}"]',
            "CDP_WRITE_KEYS": f'{{"{WRITE_KEY}": "web", "browser-server-key": "server"}}',
            "CDP_LOG_LEVEL": "WARNING"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "app.main:create_app",
@@ -120,6 +121,16 @@ def screenshot(page, request):
         return path
 
     return take
+
+
+@pytest.fixture
+def ingest(live_server):
+    """ingest(messages, write_key=WRITE_KEY): post one /v1/batch to the live server; 200 means durable."""
+    def send(messages: list[dict], write_key: str = WRITE_KEY) -> None:
+        r = httpx.post(f"{live_server}/v1/batch", json={"batch": messages}, auth=(write_key, ""), timeout=30)
+        assert r.status_code == 200, r.text
+
+    return send
 
 
 @pytest.fixture

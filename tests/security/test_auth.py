@@ -15,8 +15,10 @@ READ_TOKEN, ADMIN_TOKEN = "sec-read-token-1", "sec-admin-token-1"
 TOKENS = [f"read:sha256:{hashlib.sha256(READ_TOKEN.encode()).hexdigest()}", f"admin:{ADMIN_TOKEN}",
           "dev-admin-token"]
 # Routes open without an admin token, each for its own reason: ingest (write key), operations
-# (probes and metrics), the Stripe webhook (its signature).
-PUBLIC_TAGS = {"ingest", "operations", "sources"}
+# (probes and metrics), the Stripe webhook (its signature), browser (/cdp.js and analytics-next's
+# settings document: a page fetches them before anyone signs in, and they hold no more than the
+# write key the page already has).
+PUBLIC_TAGS = {"ingest", "operations", "sources", "browser"}
 
 
 def bearer(token: str) -> dict:
@@ -68,6 +70,8 @@ def test_no_admin_route_answers_a_write_key_or_no_token(scoped):
             r = scoped.request(method, path, headers=headers)
             assert r.status_code == 401, (method, path, headers, r.status_code, r.text)
             assert r.json()["field"] == "Authorization"
+            # Bearer, not Basic: a Basic challenge would make a browser (the console) pop up a login prompt.
+            assert r.headers["www-authenticate"] == 'Bearer realm="cdp"'
 
 
 def test_a_read_token_may_get_and_nothing_else(scoped):
