@@ -1,4 +1,14 @@
 # The API image; the compose worker and beat services run the same image with another command.
+
+# The admin console: bundled from npm packages (cytoscape) at build time, served by the API at /console/.
+FROM node:20-slim AS console
+WORKDIR /console
+COPY console/package.json console/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+COPY console/build.mjs ./
+COPY console/src ./src
+RUN node build.mjs
+
 FROM python:3.11-slim
 
 # app/db.py reads cypher/ next to the app package, which the wheel does not carry: PYTHONPATH makes
@@ -13,6 +23,7 @@ COPY pyproject.toml .
 RUN pip install $(python -c "import tomllib; print(' '.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))")
 
 COPY . .
+COPY --from=console /console/dist ./console/dist
 RUN pip install --no-deps . && useradd --system --no-create-home cdp
 USER cdp
 
