@@ -290,3 +290,36 @@ def test_pages_pass_axe_accessibility_checks(page, ingest, api, hash_):
             .map(v => ({ id: v.id, help: v.help, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ')) }));
     }""")
     assert result == []
+
+
+def test_builder_works_without_a_mouse(page, ingest):
+    """Palette blocks are buttons: Enter adds one to the group marked "adding here"."""
+    people_for_segments(ingest)
+    sign_in(page, hash_="#/segments/new")
+    page.locator("[data-block='or']").focus()
+    page.keyboard.press("Enter")  # the new ANY group becomes the target
+    expect(page.locator("#builder .block-or .target")).to_have_text("adding here")
+    page.locator("[data-block='trait']").focus()
+    page.keyboard.press("Enter")
+    page.locator("[data-block='trait']").focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#builder .block-or .block-trait")).to_have_count(2)
+    names, values = page.get_by_label("Trait name"), page.get_by_label("Trait value")
+    names.nth(0).fill("plan")
+    values.nth(0).fill("free")
+    names.nth(1).fill("email")
+    values.nth(1).fill("ann@example.org")
+    expect(page.locator("#preview-count")).to_have_text("2")  # dee (free) or ann (by email)
+    page.get_by_role("button", name="Remove Trait").first.click()
+    expect(page.locator("#preview-count")).to_have_text("1")
+
+
+def test_search_finds_nothing_or_opens_an_external_id(page, ingest, api):
+    ingest([identify("user-5", "anon-5", email="sam@example.org")])
+    sign_in(page, hash_="#/profiles")
+    page.get_by_label("Search profiles").fill("nobody-like-this")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_role("status")).to_contain_text("No profile matches")
+    page.get_by_label("Search profiles").fill("email:sam@example.org")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_test_id("profile-id")).to_have_text(api.get("/v1/profiles/user_id:user-5").json()["id"])
