@@ -68,6 +68,8 @@ banner() {
   cat >&2 <<EOF
 
   API            http://127.0.0.1:$PORT   (docs: http://127.0.0.1:$PORT/docs)
+  Console        http://127.0.0.1:$PORT/console/   (sign in with the admin token below)
+  Snippet        http://127.0.0.1:$PORT/cdp.js
   Neo4j Browser  http://127.0.0.1:$NEO4J_HTTP_PORT/browser/   $CDP_NEO4J_URI  user neo4j  password $CDP_NEO4J_PASSWORD
   Redis          $CDP_REDIS_URL
   Write key      dev-web-key   Admin token  dev-admin-token
