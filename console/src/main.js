@@ -59,8 +59,9 @@ function loginView() {
 }
 
 function shell(title) {
+  const path = location.hash.split("?")[0];
   const nav = h("nav", { "aria-label": "Main" }, h("ul", {}, NAV.map(([href, label]) =>
-    h("li", {}, h("a", { href, "aria-current": (href === "#/" ? location.hash === "#/" : location.hash.startsWith(href)) ? "page" : null }, label)))));
+    h("li", {}, h("a", { href, "aria-current": (href === "#/" ? path === "#/" : path.startsWith(href)) ? "page" : null }, label)))));
   const main = h("main", { id: "main", tabindex: "-1" });
   replace(root,
     h("a", { class: "skip", href: "#main", onclick: (e) => { e.preventDefault(); main.focus(); } }, "Skip to content"),
