@@ -78,10 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ratelimit.install(app)
 
     # For the browser snippet (analytics.js): it posts JSON with the write key in Basic auth.
-    # Credentials stay off, which is what makes a "*" origin safe.
+    # Credentials stay off, which is what makes a "*" origin safe. Retry-After is not a CORS-safelisted
+    # response header: without exposing it, a page's script could not honour it.
     app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
                        allow_methods=["GET", "POST", "OPTIONS"],
-                       allow_headers=["Authorization", "Content-Type", "Content-Encoding"], max_age=600)
+                       allow_headers=["Authorization", "Content-Type", "Content-Encoding"],
+                       expose_headers=["Retry-After"], max_age=600)
     app.add_middleware(RequestContext)
 
     app.include_router(ingest.router)

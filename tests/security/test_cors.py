@@ -32,3 +32,12 @@ def test_origins_come_from_settings(app_with):
     refused = client.options("/v1/batch", headers={**PREFLIGHT, "Origin": "https://evil.example"})
     assert refused.status_code == 400
     assert "access-control-allow-origin" not in refused.headers
+
+
+def test_a_cross_origin_page_may_read_retry_after(client):
+    # Not a CORS-safelisted response header: a page's script can honour it only if it is exposed.
+    r = client.post("/v1/track", json={"userId": new_id("u"), "event": "E"},
+                    headers={**basic(), "Origin": "https://shop.example"})
+    assert r.status_code == 200
+    exposed = {h.strip().lower() for h in r.headers["access-control-expose-headers"].split(",")}
+    assert "retry-after" in exposed
