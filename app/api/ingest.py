@@ -64,10 +64,16 @@ for _path, _type, _model in (
     ("/v1/track", "track", TrackMessage),
     ("/v1/identify", "identify", IdentifyMessage),
     ("/v1/page", "page", PageMessage),
-    ("/v1/p", "page", PageMessage),
     ("/v1/screen", "screen", ScreenMessage),
     ("/v1/group", "group", GroupMessage),
     ("/v1/alias", "alias", AliasMessage),
+    # The short paths @segment/analytics-next posts to: `{apiHost}/` + the type's first letter.
+    ("/v1/t", "track", TrackMessage),
+    ("/v1/i", "identify", IdentifyMessage),
+    ("/v1/p", "page", PageMessage),
+    ("/v1/s", "screen", ScreenMessage),
+    ("/v1/g", "group", GroupMessage),
+    ("/v1/a", "alias", AliasMessage),
 ):
     _single_route(_path, _type, _model)
 
@@ -88,5 +94,7 @@ async def _ingest_batch(request: Request) -> ORJSONResponse:
 
 router.add_api_route("/v1/batch", _ingest_batch, methods=["POST"], summary="Segment batch",
                      openapi_extra=_body_doc(BatchRequest), name="ingest_batch")
+router.add_api_route("/v1/b", _ingest_batch, methods=["POST"], summary="Segment batch (analytics-next's path)",
+                     openapi_extra=_body_doc(BatchRequest), name="ingest_batch_short")
 router.add_api_route("/v1/import", _ingest_batch, methods=["POST"], summary="Segment import (as batch)",
                      openapi_extra=_body_doc(BatchRequest), name="ingest_import")

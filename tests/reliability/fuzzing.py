@@ -19,7 +19,8 @@ from schemathesis.specs.openapi.checks import content_type_conformance
 
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"dev-web-key:").decode()}
 BEARER = {"Authorization": "Bearer dev-admin-token"}
-INGEST_PREFIXES = ("/v1/track", "/v1/identify", "/v1/page", "/v1/p", "/v1/screen", "/v1/group", "/v1/alias",
+INGEST_PREFIXES = ("/v1/track", "/v1/identify", "/v1/page", "/v1/screen", "/v1/group", "/v1/alias",
+                   "/v1/t", "/v1/i", "/v1/p", "/v1/s", "/v1/g", "/v1/a", "/v1/b",
                    "/v1/batch", "/v1/import", "/api/track")
 # Destructive or slow: erasing profiles, and kicking off sync runs (Celery) are not for random fuzz.
 EXCLUDED = {("DELETE", "/v1/profiles/{ref}"), ("POST", "/v1/syncs/{sync_id}/run")}
