@@ -28,6 +28,14 @@ def start_neo4j(instance: str, port: int, http_port: int) -> None:
     subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), "start"], check=True, env=env)
 
 
+def start_redis(port: int) -> str:
+    """Start (or reuse) a local Redis of the benchmarks' own; its URL. The API's post-commit hooks
+    (segment upkeep queue, trait push) write to Redis, so a benchmark without one measures their
+    connection timeouts instead of the service."""
+    subprocess.run([str(ROOT / "scripts" / "redis.sh"), "start"], check=True, env={**os.environ, "REDIS_PORT": str(port)})
+    return f"redis://127.0.0.1:{port}/0"
+
+
 def fresh_graph(settings: Settings):
     """A driver on an empty graph with the schema applied."""
     driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
