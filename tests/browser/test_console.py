@@ -192,6 +192,12 @@ def test_segment_built_by_dragging_blocks_previews_the_right_count(page, ingest,
     expect(page.get_by_role("heading", name="Segment: Pro buyers")).to_be_visible()
     segments = api.get("/v1/segments").json()["segments"]
     assert [(s["name"], s["memberCount"]) for s in segments] == [("Pro buyers", 2)]
+    members = {api.get(f"/v1/profiles/user_id:{u}").json()["id"] for u in ("u-ann", "u-bob")}
+    expect(page.get_by_test_id("members-table").locator("tbody tr")).to_have_count(2)
+    assert set(page.get_by_test_id("members-table").locator("tbody tr td:first-child").all_inner_texts()) == members
+    expect(page.get_by_test_id("segment-feed").locator("li")).to_have_count(2)
+    expect(page.get_by_test_id("segment-feed")).to_contain_text("entered")
+    screenshot("saved")
     page.get_by_role("link", name="Segments").click()
     expect(page.get_by_test_id("segments-table")).to_contain_text("Pro buyers")
 
@@ -274,12 +280,15 @@ def test_read_token_sees_but_cannot_change(page, ingest, api):
     expect(page.get_by_role("button", name="Save segment")).to_be_disabled()
 
 
-@pytest.mark.parametrize("hash_", ["#/", "#/profiles", "profile", "#/segments/new", "#/destinations"])
+@pytest.mark.parametrize("hash_", ["#/", "#/profiles", "profile", "#/segments/new", "segment", "#/destinations"])
 def test_pages_pass_axe_accessibility_checks(page, ingest, api, hash_):
     """No serious or critical axe-core violations (WCAG 2 A/AA rules) on any page."""
     ingest([identify("user-4", "anon-4", email="axe@example.org", plan="pro"), track("Order Completed", userId="user-4")])
     if hash_ == "profile":
         hash_ = f"#/profiles/{api.get('/v1/profiles/user_id:user-4').json()['id']}"
+    elif hash_ == "segment":
+        created = api.post("/v1/segments", json={"name": "Pro", "text": "traits.plan = 'pro'"})
+        hash_ = f"#/segments/{created.json()['id']}"
     sign_in(page, hash_=hash_)
     expect(page.locator("main h1")).to_be_visible()
     page.wait_for_load_state("networkidle")

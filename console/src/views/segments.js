@@ -135,6 +135,43 @@ export async function segmentEditorView(main, { args: [segmentId = null], scope 
           h("p", { id: "text-help", class: "hint" }, "e.g. ", h("code", {}, "traits.plan = 'pro' AND performed('Order Completed') >= 2 WITHIN 30 DAYS")),
           h("button", { type: "button", id: "apply-text", onclick: applyText }, "Apply text to blocks"),
           textStatus))));
+  if (existing) main.append(await membersSection(existing));
   builder.render();
   await preview();
+}
+
+// The saved segment's members (paged by profile id) and its latest entries and exits.
+async function membersSection(segment) {
+  const id = encodeURIComponent(segment.id);
+  const after = Math.max(0, segment.latestSeq - 20);
+  const feed = await api(`/v1/segments/${id}/changes`, { query: { after, limit: 20 } });
+  const body = h("tbody");
+  const more = h("button", { type: "button", class: "more" }, "More members");
+  let cursor = null;
+  const load = async () => {
+    const page = await api(`/v1/segments/${id}/members`, { query: { limit: 25, after: cursor } });
+    for (const m of page.members) {
+      body.append(h("tr", {}, h("td", {}, h("a", { href: `#/profiles/${encodeURIComponent(m.profileId)}` }, m.profileId)),
+        h("td", {}, fmtTime(m.since))));
+    }
+    cursor = page.next;
+    more.hidden = !cursor;
+  };
+  more.addEventListener("click", load);
+  await load();
+  return h("div", { class: "columns" },
+    h("section", { class: "card", "aria-labelledby": "members-title" },
+      h("h2", { id: "members-title" }, `Members (${fmtNumber(segment.memberCount)})`),
+      body.children.length
+        ? h("table", { "data-testid": "members-table" },
+          h("thead", {}, h("tr", {}, ["Profile", "Member since"].map((t) => h("th", { scope: "col" }, t)))), body)
+        : h("p", { class: "empty" }, "No members."),
+      more),
+    h("section", { class: "card", "aria-labelledby": "feed-title" },
+      h("h2", { id: "feed-title" }, "Latest entries and exits"),
+      feed.changes.length
+        ? h("ol", { class: "history", reversed: true, "data-testid": "segment-feed" }, [...feed.changes].reverse().map((c) =>
+          h("li", {}, h("time", {}, fmtTime(c.at)), " ", h("strong", {}, c.kind === "exit" ? "left" : "entered"), " ",
+            h("a", { href: `#/profiles/${encodeURIComponent(c.profileId)}` }, c.profileId.slice(0, 8)))))
+        : h("p", { class: "empty" }, "No changes yet.")));
 }
