@@ -332,3 +332,24 @@ def test_search_finds_nothing_or_opens_an_external_id(page, ingest, api):
     page.get_by_label("Search profiles").fill("email:sam@example.org")
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_test_id("profile-id")).to_have_text(api.get("/v1/profiles/user_id:user-5").json()["id"])
+
+
+def test_a_merge_shows_on_the_graph_with_its_message(page, ingest, api, screenshot):
+    """A visitor's profile and a user's profile, then the identify that joins them: the retired
+    profile hangs off the survivor, and hovering the merge names the identify's messageId."""
+    ingest([track("Viewed Pricing", anonymousId="visitor-9")])
+    ingest([track("Logged In", userId="user-9")])
+    ingest([{**identify("user-9", "visitor-9", email="nine@example.org"), "messageId": "the-joining-identify"}])
+    history = api.get("/v1/profiles/user_id:user-9/history").json()
+    assert [m["messageId"] for m in history["merges"]] == ["the-joining-identify"]
+    sign_in(page, hash_=f"#/profiles/{history['profileId']}")
+    graph = page.locator("#identity-graph")
+    expect(graph.locator("canvas").first).to_be_visible()
+    point = graph.evaluate("el => el.cy.edges('[kind = \"merged_into\"]')[0].renderedMidpoint()")
+    box = graph.bounding_box()
+    page.mouse.move(box["x"] + point["x"], box["y"] + point["y"])
+    tooltip = page.locator("#graph-tooltip")
+    expect(tooltip).to_contain_text("merged into")
+    expect(tooltip).to_contain_text("by message the-joining-identify")
+    expect(page.get_by_test_id("history")).to_contain_text("the-joining-identify")
+    screenshot("merge")

@@ -11,6 +11,7 @@ const STYLE = [
     "text-margin-y": 4, "background-color": "#888", width: 26, height: 26, "text-wrap": "ellipsis", "text-max-width": 140 } },
   { selector: "node[kind = 'profile']", style: { shape: "round-rectangle", "background-color": "#1f2937", width: 40,
     height: 40, color: "#1f2937", "font-weight": "bold" } },
+  { selector: "node[?retired]", style: { "background-color": "#9ca3af", width: 30, height: 30, "font-weight": "normal" } },
   ...Object.entries(TYPE_COLOURS).map(([type, colour]) => ({ selector: `node[type = '${type}']`,
     style: { "background-color": colour } })),
   { selector: "node[?outside]", style: { "background-opacity": 0.35, "border-width": 2, "border-style": "dashed",
@@ -37,12 +38,19 @@ export function describeEdge(d) {
     return [`Join refused ${d.count}×: ${d.reason}`, `first in message ${d.firstMessageId}`, `from source ${d.messageSource}`,
       `at ${fmtTime(d.firstAt)}`];
   }
+  if (d.kind === "merged_into") {
+    return [`Profile ${d.source.slice(0, 8)} merged into ${d.target.slice(0, 8)}`, `by message ${d.messageId}`,
+      `from source ${d.messageSource}`, `at ${fmtTime(d.at)}`, d.reason ? `reason: ${d.reason}` : null];
+  }
   if (d.kind === "belongs_to") return ["Identifier belongs to this profile"];
   return [d.label || d.kind];
 }
 
 function describeNode(d) {
-  if (d.kind === "profile") return [`Profile ${d.id}`, `first seen ${fmtTime(d.firstSeen)}`, `last seen ${fmtTime(d.lastSeen)}`];
+  if (d.kind === "profile") {
+    return [`Profile ${d.id}`, d.retired ? `retired ${fmtTime(d.retiredAt)}: merged into this one` : null,
+      `first seen ${fmtTime(d.firstSeen)}`, `last seen ${fmtTime(d.lastSeen)}`];
+  }
   return [`${d.type}: ${d.value}`, d.outside ? "on another profile (a refused join)" : "click to select for a split",
     d.firstSeen ? `first seen ${fmtTime(d.firstSeen)}` : null, d.lastSeen ? `last seen ${fmtTime(d.lastSeen)}` : null];
 }
@@ -76,8 +84,18 @@ export function identityGraph(elements, { onSelect }) {
   // Layout needs the container's size, known once it is in the document.
   requestAnimationFrame(() => {
     cy.resize();
-    cy.layout({ name: "concentric", concentric: (n) => (n.data("kind") === "profile" ? 3 : n.data("outside") ? 1 : 2),
-      levelWidth: () => 1, minNodeSpacing: 50, animate: false, padding: 30 }).run();
+    // The live profile in the middle, its identifiers on a ring around it, retired profiles and
+    // refused outsiders on an outer ring turned half a step, so no link runs through a node.
+    const inner = cy.nodes().filter((n) => n.data("kind") === "identifier" && !n.data("outside"));
+    const outer = cy.nodes().filter((n) => n.id() !== elements.profileId && !inner.contains(n));
+    const r1 = Math.max(110, inner.length * 22), r2 = r1 + Math.max(90, outer.length * 12);
+    const place = (nodes, radius, turn) => Object.fromEntries(nodes.map((n, i) => {
+      const angle = -Math.PI / 2 + turn + (2 * Math.PI * i) / Math.max(1, nodes.length);
+      return [n.id(), { x: radius * Math.cos(angle), y: radius * Math.sin(angle) }];
+    }));
+    const halfStep = Math.PI / Math.max(1, inner.length);
+    const positions = { [elements.profileId]: { x: 0, y: 0 }, ...place(inner, r1, 0), ...place(outer, r2, halfStep) };
+    cy.layout({ name: "preset", positions: (n) => positions[n.id()], fit: true, padding: 30 }).run();
   });
   container.cy = cy; // for the browser tests and the devtools console
   return {
