@@ -3,7 +3,8 @@ executable comes from scripts/chromium.sh, CDP_CHROMIUM). The API runs as a real
 against the test Neo4j and Redis; pages load it over loopback like a user's browser would.
 
 Every page records console errors and failed requests; `page` fails the test if any were seen.
-Screenshots go to tests/browser/screenshots/ for review.
+Screenshots go to tests/browser/screenshots/ for review. Pages that stand for a customer's site come
+from `site_server`, on another loopback address than the API, so everything they send is cross-origin.
 """
 from __future__ import annotations
 
@@ -12,8 +13,13 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import SplitResult, urlsplit
 
 import httpx
 import pytest
@@ -24,6 +30,7 @@ SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 ADMIN_TOKEN = "browser-admin-token"
 READ_TOKEN = "browser-read-token"
 WRITE_KEY = "browser-web-key"
+SITE_HOST = "127.0.0.2"  # loopback too, but another host than the API's: the site's cookies are not the API's
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
@@ -138,3 +145,51 @@ def api(live_server):
     """An httpx client on the live server with the admin token."""
     with httpx.Client(base_url=live_server, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}, timeout=30) as c:
         yield c
+
+
+class _SiteHandler(BaseHTTPRequestHandler):
+    respond: Callable[[SplitResult], tuple[str, bytes] | None]
+
+    def do_GET(self):  # http.server's name for it
+        found = type(self).respond(urlsplit(self.path))
+        if found is None:
+            self.send_error(404)
+            return
+        content_type, body = found
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # quiet
+        pass
+
+
+@contextmanager
+def site_server(respond: Callable[[SplitResult], tuple[str, bytes] | None]) -> Iterator[str]:
+    """A customer's site on SITE_HOST and a free port, yielding its base URL. respond(url) gives each
+    GET its (content type, body), or None for a 404."""
+    handler = type("Site", (_SiteHandler,), {"respond": staticmethod(respond)})
+    server = ThreadingHTTPServer((SITE_HOST, 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://{SITE_HOST}:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def poll(page, read, what: str, timeout: float = 20.0):
+    """read() until it returns something truthy, within timeout seconds. The waits go through the
+    page, so Playwright dispatches its events (routes, console) meanwhile; time.sleep would not."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = read()
+        if last:
+            return last
+        page.wait_for_timeout(100)
+    pytest.fail(f"timed out waiting for {what}; last: {last!r}")

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import SplitResult, parse_qs
 
 import pytest
 
-from tests.browser.conftest import WRITE_KEY
+from tests.browser.conftest import WRITE_KEY, poll, site_server
 
-SITE_HOST = "127.0.0.2"  # loopback too, but another host: the site's cookies are not the API's
 UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 FAST = "{flushInterval: 100, retryBase: 200, retryMax: 1000}"
 
@@ -53,54 +50,22 @@ PLAIN_PAGE = """<!doctype html>
 <body><h1>No snippet here</h1></body></html>"""
 
 
-class _Site(BaseHTTPRequestHandler):
-    api = ""
-
-    def do_GET(self):  # http.server's name for it
-        url = urlsplit(self.path)
-        flush = parse_qs(url.query).get("flush", ["100"])[0]
-        if url.path == "/stub.html":
-            html = STUB_PAGE.format(api=self.api, key=WRITE_KEY, fast=FAST)
-        elif url.path == "/plain.html":
-            html = PLAIN_PAGE
-        else:
-            html = PAGE.format(api=self.api, key=WRITE_KEY, title=url.path.strip("/") or "home",
-                               flush=int(flush))
-        body = html.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # quiet
-        pass
+def _page(api: str, url: SplitResult) -> tuple[str, bytes]:
+    flush = parse_qs(url.query).get("flush", ["100"])[0]
+    if url.path == "/stub.html":
+        html = STUB_PAGE.format(api=api, key=WRITE_KEY, fast=FAST)
+    elif url.path == "/plain.html":
+        html = PLAIN_PAGE
+    else:
+        html = PAGE.format(api=api, key=WRITE_KEY, title=url.path.strip("/") or "home", flush=int(flush))
+    return "text/html; charset=utf-8", html.encode()
 
 
 @pytest.fixture(scope="module")
 def site(live_server):
     """Base URL of the customer's site: pages that include the snippet from the API."""
-    handler = type("Site", (_Site,), {"api": live_server})
-    server = ThreadingHTTPServer((SITE_HOST, 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://{SITE_HOST}:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-def poll(page, read, what: str, timeout: float = 20.0):
-    """read() until it returns something truthy, within timeout seconds. The waits go through the
-    page, so Playwright dispatches its events (routes, console) meanwhile; time.sleep would not."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = read()
-        if last:
-            return last
-        page.wait_for_timeout(100)
-    pytest.fail(f"timed out waiting for {what}; last: {last!r}")
+    with site_server(lambda url: _page(live_server, url)) as base:
+        yield base
 
 
 def events_of(page, api, ref: str, count: int) -> list[dict]:
