@@ -26,12 +26,11 @@ import orjson
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from app.auth import Keyring  # noqa: E402
-from app.identity.rules import IdentityRules  # noqa: E402
-from app.identity.store import IdentityStore  # noqa: E402
-from app.ingest.service import IngestService  # noqa: E402
-from bench.loadgen import Pool  # noqa: E402
-from bench.common import (  # noqa: E402
+from app.auth import Keyring
+from app.identity.rules import IdentityRules
+from app.identity.store import IdentityStore
+from app.ingest.service import IngestService
+from bench.common import (
     ROOT,
     bench_settings,
     fresh_graph,
@@ -40,6 +39,7 @@ from bench.common import (  # noqa: E402
     start_redis,
     write_results,
 )
+from bench.loadgen import Pool
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"dev-web-key:").decode(), "Content-Type": "application/json"}
 

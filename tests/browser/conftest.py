@@ -25,6 +25,15 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
+from tests.destinations.conftest import (  # noqa: F401 - the destinations page's sync engine and vendor fakes
+    engine,
+    facebook_fake,
+    hubspot_fake,
+    redis_client,
+    resend_fake,
+    store,
+    sync_settings,
+)
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 ADMIN_TOKEN = "browser-admin-token"

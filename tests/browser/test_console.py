@@ -13,15 +13,6 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser.conftest import ADMIN_TOKEN, READ_TOKEN
-from tests.destinations.conftest import (  # noqa: F401 - fixtures for the destinations page
-    engine,
-    facebook_fake,
-    hubspot_fake,
-    redis_client,
-    resend_fake,
-    store,
-    sync_settings,
-)
 
 AXE = Path(__file__).resolve().parents[2] / "console" / "node_modules" / "axe-core" / "axe.min.js"
 
