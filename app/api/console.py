@@ -8,6 +8,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import PlainTextResponse, RedirectResponse
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.staticfiles import StaticFiles
 
 CONSOLE_DIST = Path(__file__).resolve().parents[2] / "console" / "dist"
@@ -28,7 +29,10 @@ async def console_slash() -> RedirectResponse:
 def install(app: FastAPI, dist: Path = CONSOLE_DIST) -> None:
     app.include_router(router)
     if (dist / "index.html").is_file():
-        app.mount("/console", StaticFiles(directory=dist, html=True), name="console")
+        # Compressed here only: the bundle (cytoscape included) is ~480 KB, ~150 KB gzipped, while
+        # ingest answers are tiny and should not pay for a compression layer.
+        app.mount("/console", GZipMiddleware(StaticFiles(directory=dist, html=True), minimum_size=1024),
+                  name="console")
         return
 
     @app.get("/console/{rest:path}", include_in_schema=False)

@@ -97,7 +97,10 @@ def test_console_is_served_and_the_root_points_at_it(client):
     index = client.get("/console/")
     assert index.status_code == 200 and "text/html" in index.headers["content-type"]
     assert '<script type="module" src="console.js">' in index.text
-    assert client.get("/console/console.js").status_code == 200
+    bundle = client.get("/console/console.js", headers={"Accept-Encoding": "gzip"})
+    assert bundle.status_code == 200 and bundle.headers["content-encoding"] == "gzip"
+    assert "javascript" in bundle.headers["content-type"] and len(bundle.content) > 100_000  # decoded
+    assert bundle.num_bytes_downloaded < len(bundle.content) / 2  # on the wire vs decoded
     assert client.get("/", follow_redirects=False).headers["location"] == "/console/"
     assert client.get("/console", follow_redirects=False).headers["location"] == "/console/"
     assert client.get("/console/no-such-file.js").status_code == 404
