@@ -97,6 +97,9 @@ def test_console_is_served_and_the_root_points_at_it(client):
     index = client.get("/console/")
     assert index.status_code == 200 and "text/html" in index.headers["content-type"]
     assert '<script type="module" src="console.js">' in index.text
+    csp = index.headers["content-security-policy"]
+    assert "script-src 'self';" in csp and "frame-ancestors 'none'" in csp and "unsafe" not in csp
+    assert index.headers["x-content-type-options"] == "nosniff"
     bundle = client.get("/console/console.js", headers={"Accept-Encoding": "gzip"})
     assert bundle.status_code == 200 and bundle.headers["content-encoding"] == "gzip"
     assert "javascript" in bundle.headers["content-type"] and len(bundle.content) > 100_000  # decoded
