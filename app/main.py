@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app import db, errors, logs, metrics, ratelimit
 from app.api import (
+    auth,
     console,
     destinations,
     events,
@@ -91,11 +92,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(profiles.router)
     app.include_router(profile_graph.router)
     app.include_router(profile_admin.router)
+    app.include_router(segments.read_router)
     app.include_router(segments.router)
     app.include_router(health.router)
     app.include_router(destinations.router)
     app.include_router(stripe.router)
     app.include_router(stats.router)
+    app.include_router(auth.router)
     app.include_router(snippet.router)
     console.install(app)
     return app

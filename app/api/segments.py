@@ -8,12 +8,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.api.deps import require_admin, services
+from app.api.deps import require_admin, require_read, services
 from app.errors import error_body
 from app.segments import membership, service
 from app.segments.text import FilterSyntaxError
 
 router = APIRouter(tags=["segments"], dependencies=[Depends(require_admin)])
+# Preview changes nothing: a POST only because a definition is too big for a query string.
+read_router = APIRouter(tags=["segments"], dependencies=[Depends(require_read)])
 
 
 class Definition(BaseModel):
@@ -46,7 +48,7 @@ async def _call(fn, *args):
         return _syntax_error(exc)
 
 
-@router.post("/v1/segments/preview", summary="Count and sample the profiles a definition selects (not saved)")
+@read_router.post("/v1/segments/preview", summary="Count and sample the profiles a definition selects (not saved)")
 async def preview(body: PreviewRequest, request: Request):
     svc = services(request)
     db = svc.settings.neo4j_database

@@ -18,7 +18,9 @@ SNIPPET = Path(__file__).resolve().parent.parent / "static" / "cdp.js"
 # The URL carries no version, so a new snippet must reach browsers soon; the ETag makes the
 # revalidation after that a 304.
 SNIPPET_CACHE = "public, max-age=300"
-SETTINGS_CACHE = "public, max-age=60"
+# The settings name the host the request reached (apiHost): a shared cache must not hand one
+# host's answer to another, so browsers may keep it but proxies may not.
+SETTINGS_CACHE = "private, max-age=60"
 
 router = APIRouter(tags=["browser"])
 
@@ -86,4 +88,4 @@ async def project_settings(write_key: str, request: Request) -> ORJSONResponse:
         "metrics": {"sampleRate": 0, "host": api_host},
         "legacyVideoPluginsEnabled": False,
         "remotePlugins": [],
-    }, headers={"Cache-Control": SETTINGS_CACHE})
+    }, headers={"Cache-Control": SETTINGS_CACHE, "Vary": "Host"})

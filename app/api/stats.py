@@ -1,7 +1,7 @@
-"""Dashboard figures and the caller's token scope (admin token, read scope)."""
+"""Dashboard figures (admin token, read scope)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import require_admin, services
@@ -15,8 +15,3 @@ async def get_ingest_stats(request: Request, hours: int = Query(24, ge=1, le=MAX
                                                                 description="window ending now")) -> dict:
     svc = services(request)
     return await run_in_threadpool(ingest_overview, svc.driver, svc.settings.neo4j_database, hours)
-
-
-@router.get("/v1/auth/whoami", summary="The scope of the bearer token (read or admin)")
-async def whoami(request: Request, authorization: str | None = Header(default=None)) -> dict:
-    return {"scope": services(request).keyring.check_admin(authorization, "read")}

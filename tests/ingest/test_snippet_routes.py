@@ -51,7 +51,7 @@ def test_settings_name_this_service_as_the_segment_io_api_host(client):
 
     assert r.status_code == 200, r.text
     assert r.headers["access-control-allow-origin"] == "*"
-    assert r.headers["cache-control"] == "public, max-age=60"
+    assert r.headers["cache-control"] == "private, max-age=60" and "Host" in r.headers["vary"]  # reflects the Host
     doc = r.json()
     segment_io = doc["integrations"]["Segment.io"]
     assert segment_io["apiKey"] == "dev-web-key"
