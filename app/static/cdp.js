@@ -6,6 +6,7 @@
   // analytics.js's names, so a site moving from it keeps its visitors.
   const AID = 'ajs_anonymous_id', UID = 'ajs_user_id', TRAITS = 'ajs_user_traits', QUEUE = 'cdp_queue';
   const MAX_BATCH = 100, MAX_BATCH_BYTES = 400000, MAX_BEACON_BYTES = 60000; // API: 500 KB; beacons: 64 KB
+  const MAX_MESSAGE_BYTES = 32 * 1024; // the API's limit per message
   const pre = w.cdp;
   if (pre && pre.VERSION) return; // included twice: the first copy keeps running
   const script = d.currentScript;
@@ -47,7 +48,9 @@
     get(k) {
       for (const part of d.cookie.split('; ')) {
         const i = part.indexOf('=');
-        if (part.slice(0, i) === k) { try { return parse(decodeURIComponent(part.slice(i + 1))); } catch (e) { return null; } }
+        if (part.slice(0, i) !== k) continue;
+        // Only a quoted value is JSON (analytics.js's form): a bare '12345678901234567890' must stay a string.
+        try { const v = decodeURIComponent(part.slice(i + 1)); return v.charAt(0) === '"' ? parse(v) : v; } catch (e) { return null; }
       }
       return null;
     },
@@ -94,8 +97,35 @@
   let q = ls.get(QUEUE);
   if (!Array.isArray(q)) q = [];
   let timer = null, sending = false, attempt = 0;
-  const save = () => ls.set(QUEUE, q.length ? q : null);
-  function drop(msgs) { const gone = new Set(msgs); q = q.filter((m) => !gone.has(m)); save(); }
+  // Other tabs share the stored queue: merge with it by messageId instead of overwriting it, and
+  // leave out what this tab saw accepted or refused. (Two tabs may both send a message that was
+  // stored when they loaded; the API stores a messageId once.)
+  const done = new Set();
+  function save() {
+    const all = new Map();
+    const stored = ls.get(QUEUE);
+    for (const m of Array.isArray(stored) ? stored : []) if (m && m.messageId && !done.has(m.messageId)) all.set(m.messageId, m);
+    for (const m of q) all.set(m.messageId, m);
+    const keep = [...all.values()].slice(-cfg.maxQueue);
+    ls.set(QUEUE, keep.length ? keep : null);
+  }
+  function drop(msgs) {
+    const gone = new Set(msgs);
+    for (const m of msgs) done.add(m.messageId);
+    q = q.filter((m) => !gone.has(m));
+    save();
+  }
+
+  // What the API would refuse is refused here, with a warning: a refused beacon loses its whole batch.
+  const REQUIRED = {track: 'event', alias: 'userId', group: 'groupId'};
+  function invalid(m) {
+    const field = REQUIRED[m.type];
+    if (field && (typeof m[field] !== 'string' || !m[field].trim()) && typeof m[field] !== 'number') {
+      return `${m.type} needs ${field}`;
+    }
+    if (enc.encode(JSON.stringify(m)).length > MAX_MESSAGE_BYTES) return `a ${m.type} message is over 32 KB`;
+    return null;
+  }
 
   function enqueue(type, fields) {
     const m = Object.assign({
@@ -107,6 +137,8 @@
     }, fields);
     const uid = userId();
     if (uid !== null && m.userId === undefined) m.userId = uid;
+    const why = invalid(m);
+    if (why) { warn(`invalid-${type}`, `cdp.js: ${why}; the call was ignored`); return; }
     q.push(m);
     if (q.length > cfg.maxQueue) {
       q.splice(0, q.length - cfg.maxQueue);

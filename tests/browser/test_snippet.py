@@ -284,20 +284,59 @@ def test_events_queued_while_the_api_is_unreachable_are_retried_and_stored_once(
     poll(page, lambda: stored(page, "cdp_queue") is None, "the queue to empty")
 
 
+def test_calls_the_api_would_refuse_are_ignored_with_a_warning(page, site, api):
+    warnings: list[str] = []
+    page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
+    page.goto(f"{site}/home?flush=60000")
+    page.evaluate("cdp.track(''); cdp.track(); cdp.group(''); cdp.track('Good One'); cdp.flush()")
+
+    aid = anonymous_id(page)
+    events = events_of(page, api, f"anonymous_id:{aid}", 2)
+    assert [(e["type"], e.get("event")) for e in events] == [("page", None), ("track", "Good One")]
+    assert [w for w in warnings if "ignored" in w] == ["cdp.js: track needs event; the call was ignored",
+                                                       "cdp.js: group needs groupId; the call was ignored"]
+
+
 def test_messages_the_api_refuses_are_dropped_with_one_warning(page, site, api, request):
     request.node.allowed_problems = ("status of 400",)
     warnings: list[str] = []
     page.on("console", lambda m: m.type == "warning" and warnings.append(m.text))
     page.goto(f"{site}/home?flush=60000")
 
-    page.evaluate("cdp.track(''); cdp.track('Good One'); cdp.track(''); cdp.flush()")
+    # Properties that are not an object pass the snippet's checks but not the API's.
+    page.evaluate("cdp.track('Good One'); cdp.track('Bad Properties', 'not an object'); cdp.flush()")
 
     aid = anonymous_id(page)
     events = events_of(page, api, f"anonymous_id:{aid}", 2)
     assert [(e["type"], e.get("event")) for e in events] == [("page", None), ("track", "Good One")]
     poll(page, lambda: stored(page, "cdp_queue") is None, "the queue to empty")
     refusals = [w for w in warnings if "refused" in w]
-    assert len(refusals) == 1 and "batch[1].event" in refusals[0], warnings
+    assert len(refusals) == 1 and "batch[2].properties" in refusals[0], warnings
+
+
+def test_a_tab_closed_while_the_api_is_away_leaves_its_messages_for_the_next_page(page, site, api, request):
+    """Two tabs share the stored queue; neither overwrites the other's messages, and what a closed
+    tab could not send goes out from the next page that loads the snippet."""
+    request.node.allowed_problems = ("/v1/batch net::ERR_FAILED", "Failed to load resource: net::ERR_FAILED")
+    away = lambda route: route.continue_() if route.request.method != "POST" else route.abort()  # noqa: E731
+    page.context.route("**/v1/batch", away)
+    tab_a = page.context.new_page()
+    tab_a.goto(f"{site}/a?flush=50")
+    page.goto(f"{site}/b?flush=50")
+    tab_a.evaluate("cdp.track('From A')")
+    page.evaluate("cdp.track('From B')")
+    tab_a.evaluate("cdp.track('A again')")
+    page.evaluate("cdp.track('B again')")
+    queued = {m.get("event") for m in json.loads(stored(page, "cdp_queue"))}
+    assert {"From A", "From B", "A again", "B again"} <= queued
+    aid = anonymous_id(page)  # the tabs share the visitor
+    tab_a.close()
+    page.context.unroute("**/v1/batch")
+    page.goto(f"{site}/c?flush=50")  # the next page adopts what was left and sends it
+    events = events_of(page, api, f"anonymous_id:{aid}", 7)
+    assert sorted(e.get("event") for e in events if e["type"] == "track") == ["A again", "B again", "From A",
+                                                                              "From B"]
+    assert len({e["messageId"] for e in events}) == len(events)
 
 
 # Playwright does not report a beacon sent while the page unloads, so the page records its own calls
@@ -333,3 +372,29 @@ def test_leaving_the_page_sends_the_queue_by_beacon(page, site, api, live_server
     assert body["writeKey"] == WRITE_KEY
     assert [m["messageId"] for m in body["batch"]] == [e["messageId"] for e in events]
     assert stored(page, "cdp_queue") is None  # handed to the beacon, not left for a next page
+
+
+def test_a_beacon_is_not_lost_to_one_bad_call(page, site, api):
+    """A refused beacon cannot be retried: what the API would refuse never gets into one."""
+    page.goto(f"{site}/cart?flush=600000")
+    aid = anonymous_id(page)
+    page.evaluate("cdp.track('Good 1'); cdp.track(''); cdp.track('Good 2')")
+    page.goto(f"{site}/plain.html")
+    events = events_of(page, api, f"anonymous_id:{aid}", 3)
+    assert [e.get("event") for e in events] == [None, "Good 1", "Good 2"]
+
+
+def test_a_numeric_looking_user_id_stays_exactly_as_given(page, site, api):
+    page.goto(f"{site}/account")
+    page.evaluate("cdp.identify('12345678901234567890'); cdp.identify('1.0')")
+    settle(page)
+    page.reload()
+    assert page.evaluate("cdp.user().id()") == "1.0"
+    page.evaluate("cdp.identify('12345678901234567890')")
+    settle(page)
+    page.reload()
+    assert page.evaluate("cdp.user().id()") == "12345678901234567890"
+    page.evaluate("cdp.track('After Reload')")
+    settle(page)
+    events = events_of(page, api, "user_id:12345678901234567890", 1)
+    assert any(e.get("event") == "After Reload" for e in events)
