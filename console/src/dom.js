@@ -50,3 +50,11 @@ export function debounce(fn, ms) {
 export function notice(kind, ...children) {
   return h("p", { class: `notice notice-${kind}`, role: kind === "error" ? "alert" : "status" }, ...children);
 }
+
+// A simple table, or a line saying it is empty.
+export function table(headers, rows, testid, empty) {
+  if (!rows.length) return h("p", { class: "empty", "data-testid": testid }, empty);
+  return h("table", { "data-testid": testid },
+    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
+    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))));
+}

@@ -321,6 +321,69 @@ def test_builder_works_without_a_mouse(page, ingest):
     expect(page.locator("#preview-count")).to_have_text("1")
 
 
+def focused_label(page) -> str | None:
+    return page.evaluate("document.activeElement.getAttribute('aria-label') || document.activeElement.textContent")
+
+
+def test_builder_keyboard_moves_keep_focus(page, ingest):
+    """Negate, move up/down/out and remove from the keyboard; focus stays where the user is."""
+    people_for_segments(ingest)
+    sign_in(page, hash_="#/segments/new")
+    page.get_by_text("Text form").click()
+    page.locator("#segment-text").fill(
+        "traits.plan = 'pro' AND (performed('Order Completed') OR performed('Viewed Product'))")
+    page.get_by_role("button", name="Apply text to blocks").click()
+    expect(page.locator("#preview-count")).to_have_text("3")
+
+    negate = page.get_by_label("Negate ANY group")
+    negate.focus()
+    page.keyboard.press("Space")
+    expect(page.locator("#preview-count")).to_have_text("0")
+    assert focused_label(page) == "Negate ANY group"
+    page.keyboard.press("Space")
+    expect(page.locator("#preview-count")).to_have_text("3")
+
+    # The second event block moves up inside its group, then out of it (after the group).
+    page.get_by_role("button", name="Move Performed event up").nth(1).focus()
+    page.keyboard.press("Enter")
+    events = page.locator("#builder .block-or .block-event input[aria-label='Event name']")
+    expect(events.first).to_have_value("Viewed Product")
+    page.get_by_role("button", name="Move Performed event out of its group").first.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#builder .block-or .block-event")).to_have_count(1)
+    root_children = page.locator("#builder > .group > .block-body > .group-children > .block")
+    expect(root_children).to_have_count(3)
+    expect(root_children.nth(2)).to_have_attribute("data-type", "event")
+    # Focus stays in the moved block (now at the root, where it has no "out" button).
+    assert page.evaluate("document.activeElement.closest('[data-id]').dataset.id") == root_children.nth(2).get_attribute("data-id")
+    expect(page.locator("#preview-count")).to_have_text("0")  # pro, ordered and viewed: nobody
+    expect(page.locator("#segment-text")).to_have_value(
+        "traits.plan = 'pro' AND performed('Order Completed') AND performed('Viewed Product')")
+
+    page.get_by_role("button", name="Remove Performed event").last.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#builder .block-event")).to_have_count(1)
+    assert focused_label(page) in ("add here", "adding here")
+
+
+def test_double_negation_in_text_is_kept_as_its_meaning(page, ingest):
+    people_for_segments(ingest)
+    sign_in(page, hash_="#/segments/new")
+    page.locator("#segment-text").fill("NOT NOT traits.plan = 'pro'")
+    page.get_by_role("button", name="Apply text to blocks").click()
+    expect(page.locator("#preview-count")).to_have_text("3")
+    expect(page.locator("#segment-text")).to_have_value("traits.plan = 'pro'")
+    expect(page.get_by_label("Negate Trait")).not_to_be_checked()
+
+
+def test_read_token_previews_a_saved_segment(page, api):
+    """Preview changes nothing, so read scope may call it: no 403 on a saved segment's page."""
+    created = api.post("/v1/segments", json={"name": "Pro", "text": "traits.plan = 'pro'"}).json()
+    sign_in(page, token=READ_TOKEN, hash_=f"#/segments/{created['id']}")
+    expect(page.locator("#preview-count")).to_have_text("0")
+    expect(page.get_by_role("button", name="Save changes")).to_be_disabled()
+
+
 def test_search_finds_nothing_or_opens_an_external_id(page, ingest, api):
     ingest([identify("user-5", "anon-5", email="sam@example.org")])
     sign_in(page, hash_="#/profiles")

@@ -38,7 +38,10 @@ export function newBlock(kind) {
 // API definition -> editable tree (the root is always a group).
 export function fromDefinition(def) {
   const walk = (node) => {
-    if (node.type === "not") return { ...walk(node.filter), negate: !node.negate };
+    if (node.type === "not") {
+      const inner = walk(node.filter);
+      return { ...inner, negate: !inner.negate }; // NOT NOT x is x
+    }
     if (node.type === "and" || node.type === "or") return { _id: uid(), type: node.type, filters: node.filters.map(walk) };
     const copy = JSON.parse(JSON.stringify(node));
     if (copy.type === "event") {
@@ -90,11 +93,11 @@ export function problems(node, out = new Map()) {
 export function parseScalar(text) {
   const t = text.trim();
   if (/^(['"]).*\1$/.test(t) && t.length >= 2) return t.slice(1, -1);
-  if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
+  if (/^-?(0|[1-9]\d*)(\.\d+)?$/.test(t)) return Number(t); // 02134 (a zip code) stays a string
   if (t === "true" || t === "false") return t === "true";
   return t;
 }
-const showScalar = (v) => (v === null || v === undefined ? "" : typeof v === "string" && /^-?\d+(\.\d+)?$|^(true|false)$/.test(v) ? `"${v}"` : String(v));
+const showScalar = (v) => (v === null || v === undefined ? "" : typeof v === "string" && /^-?(0|[1-9]\d*)(\.\d+)?$|^(true|false)$/.test(v) ? `"${v}"` : String(v));
 
 function parseValue(op, inputs) {
   if (op === "exists" || op === "not_exists") return null;
@@ -226,6 +229,26 @@ export class Builder {
     if (!from) return;
     from.filters.splice(from.filters.findIndex((c) => c._id === id), 1);
     if (!this.find(this.activeGroup)) this.activeGroup = this.root._id;
+    this.focusNext = `[data-id="${from._id}"] .target`;
+    this.changed();
+  }
+
+  // Keyboard moves: up or down within the group, or out into the enclosing group (after this one).
+  moveBy(id, delta) {
+    const from = this.parentOf(id);
+    const at = from.filters.findIndex((c) => c._id === id);
+    const to = at + delta;
+    if (to < 0 || to >= from.filters.length) return;
+    [from.filters[at], from.filters[to]] = [from.filters[to], from.filters[at]];
+    this.changed();
+  }
+
+  moveOut(id) {
+    const from = this.parentOf(id);
+    const outer = from && this.parentOf(from._id);
+    if (!outer) return;
+    const block = from.filters.splice(from.filters.findIndex((c) => c._id === id), 1)[0];
+    outer.filters.splice(outer.filters.indexOf(from) + 1, 0, block);
     this.changed();
   }
 
@@ -234,23 +257,33 @@ export class Builder {
     this.onChange();
   }
 
-  // Re-render keeps focus on the input the user is typing in (inputs are found again by block id and position).
+  // The block's own controls (not those of blocks nested in it), in document order.
+  static controls(block) {
+    return [...block.querySelectorAll("input, select, button")].filter((el) => el.closest("[data-id]") === block);
+  }
+
+  // A re-render keeps the keyboard where it was: the same control of the same block (found again by
+  // block id and position), or the place the last action named (focusNext).
   render() {
     const focused = document.activeElement;
-    let focusKey = null;
+    let key = null;
     if (focused && this.element.contains(focused)) {
       const block = focused.closest("[data-id]");
-      const all = block ? [...block.querySelectorAll(":scope > .block-body input, :scope > .block-body select")] : [];
-      focusKey = block && [block.dataset.id, all.indexOf(focused), focused.selectionStart];
+      if (block) key = [block.dataset.id, Builder.controls(block).indexOf(focused), focused.selectionStart];
     }
     this.element.replaceChildren(this.lists, this.group(this.root, true));
     this.markProblems();
-    if (focusKey) {
-      const block = this.element.querySelector(`[data-id="${focusKey[0]}"]`);
-      const el = block && block.querySelectorAll(":scope > .block-body input, :scope > .block-body select")[focusKey[1]];
+    if (this.focusNext) {
+      this.element.querySelector(this.focusNext)?.focus();
+      this.focusNext = null;
+    } else if (key) {
+      const block = this.element.querySelector(`[data-id="${key[0]}"]`);
+      const controls = block ? Builder.controls(block) : [];
+      // A control that just became disabled (↑ on the first block) hands focus to the next one.
+      const el = controls.slice(key[1]).find((c) => !c.disabled) || controls.find((c) => !c.disabled);
       if (el) {
         el.focus();
-        if (el.setSelectionRange && focusKey[2] !== null && focusKey[2] !== undefined) el.setSelectionRange(focusKey[2], focusKey[2]);
+        if (el.setSelectionRange && typeof key[2] === "number") el.setSelectionRange(key[2], key[2]);
       }
     }
   }
@@ -287,7 +320,16 @@ export class Builder {
 
   frame(node, title, body, { isRoot = false } = {}) {
     const negate = h("label", { class: "negate" }, h("input", { type: "checkbox", checked: Boolean(node.negate),
-      onchange: (e) => { node.negate = e.target.checked; this.changed(); } }), " not");
+      "aria-label": `Negate ${title}`, onchange: (e) => { node.negate = e.target.checked; this.changed(); } }), " not");
+    const parent = isRoot ? null : this.parentOf(node._id);
+    const at = parent ? parent.filters.indexOf(node) : -1;
+    const moves = isRoot ? null : h("span", { class: "moves" },
+      h("button", { type: "button", class: "icon", "aria-label": `Move ${title} up`, title: "Move up", disabled: at === 0,
+        onclick: () => this.moveBy(node._id, -1) }, "↑"),
+      h("button", { type: "button", class: "icon", "aria-label": `Move ${title} down`, title: "Move down",
+        disabled: at === parent.filters.length - 1, onclick: () => this.moveBy(node._id, 1) }, "↓"),
+      parent !== this.root ? h("button", { type: "button", class: "icon", "aria-label": `Move ${title} out of its group`,
+        title: "Move out of the group", onclick: () => this.moveOut(node._id) }, "⇤") : null);
     const el = h("div", { class: `block block-${node.type}${node.negate ? " negated" : ""}`, "data-id": node._id,
       "data-type": node.type, role: "group", "aria-label": title, draggable: isRoot ? null : "true",
       ondragstart: isRoot ? null : (e) => { e.stopPropagation(); e.dataTransfer.setData("application/x-cdp-move", node._id); e.dataTransfer.effectAllowed = "move"; } },
@@ -295,6 +337,7 @@ export class Builder {
       isRoot ? null : h("span", { class: "grip", "aria-hidden": "true" }, "⠿"),
       h("span", { class: "block-title" }, title),
       negate,
+      moves,
       isRoot ? null : h("button", { type: "button", class: "remove", "aria-label": `Remove ${title}`, onclick: () => this.remove(node._id) }, "×")),
     h("div", { class: "block-body" }, body),
     h("div", { class: "block-problem", role: "note" }));

@@ -1,6 +1,6 @@
 // Ingest volume per source over time, top track events and graph totals (GET /v1/stats/ingest).
 import { api } from "../api.js";
-import { fmtNumber, h, replace } from "../dom.js";
+import { fmtNumber, h, replace, table } from "../dom.js";
 
 const WINDOWS = [["24", "Last 24 hours"], ["168", "Last 7 days"], ["720", "Last 30 days"]];
 // Colour-blind-safe palette (Okabe-Ito); sources beyond it cycle.
@@ -20,7 +20,7 @@ export async function dashboardView(main, { params }) {
       card("Events stored", stats.totals.events, "totals-events"),
       card("Events in window", stats.sources.reduce((n, s) => n + s.events, 0), "window-events")),
     h("section", { class: "card", "aria-labelledby": "volume-title" },
-      h("h2", { id: "volume-title" }, `Ingest volume per source (${stats.bucketHours === 1 ? "hourly" : "daily"}, UTC)`),
+      h("h2", { id: "volume-title" }, `Events per source by event time (${stats.bucketHours === 1 ? "hourly" : "daily"}, UTC)`),
       volumeChart(stats)),
     h("div", { class: "columns" },
       h("section", { class: "card", "aria-labelledby": "sources-title" },
@@ -36,13 +36,6 @@ export async function dashboardView(main, { params }) {
 function card(label, value, id) {
   return h("div", { class: "card stat" }, h("div", { class: "stat-label", id: `${id}-label` }, label),
     h("div", { class: "stat-value", "aria-labelledby": `${id}-label`, "data-testid": id }, fmtNumber(value)));
-}
-
-export function table(headers, rows, testid, empty) {
-  if (!rows.length) return h("p", { class: "empty", "data-testid": testid }, empty);
-  return h("table", { "data-testid": testid },
-    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-    h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))));
 }
 
 // A stacked bar per bucket, drawn as SVG, with a text table fallback for screen readers.

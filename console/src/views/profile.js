@@ -1,8 +1,7 @@
 // One profile: identifiers, traits, computed traits, timeline, identity graph with merge evidence,
 // history, and the split action.
 import { api, ApiError, ref } from "../api.js";
-import { fmtNumber, fmtTime, h, notice, replace } from "../dom.js";
-import { table } from "./dashboard.js";
+import { fmtNumber, fmtTime, h, notice, replace, table } from "../dom.js";
 import { describeEdge, identityGraph } from "./graph.js";
 
 const fmtValue = (v) => (typeof v === "string" ? v : JSON.stringify(v));
@@ -102,21 +101,34 @@ async function timelineSection(section, profileId) {
   const typeSelect = h("select", { id: "timeline-type" },
     ["", "track", "identify", "page", "screen", "group", "alias"].map((t) => h("option", { value: t }, t || "all types")));
   const more = h("button", { type: "button", class: "more" }, "Older events");
+  const problem = h("div", { "aria-live": "polite" });
   let cursor = null;
+  let latest = 0; // a newer load (another filter) makes an older one's answer stale
   const load = async (reset) => {
-    if (reset) { list.replaceChildren(); cursor = null; }
-    const page = await api(`/v1/profiles/${ref(profileId)}/events`, { query: { limit: 25, cursor, type: typeSelect.value } });
-    for (const ev of page.events) list.append(eventItem(ev));
-    if (!list.children.length) list.append(h("li", { class: "empty" }, "No events."));
-    cursor = page.next;
-    more.hidden = !cursor;
+    const mine = ++latest;
+    more.disabled = true;
+    try {
+      const page = await api(`/v1/profiles/${ref(profileId)}/events`,
+        { query: { limit: 25, cursor: reset ? null : cursor, type: typeSelect.value } });
+      if (mine !== latest) return;
+      if (reset) list.replaceChildren();
+      for (const ev of page.events) list.append(eventItem(ev));
+      if (!list.children.length) list.append(h("li", { class: "empty" }, "No events."));
+      cursor = page.next;
+      more.hidden = !cursor;
+      problem.replaceChildren();
+    } catch (err) {
+      if (mine === latest) replace(problem, notice("error", err.message));
+    } finally {
+      if (mine === latest) more.disabled = false;
+    }
   };
   more.addEventListener("click", () => load(false));
   typeSelect.addEventListener("change", () => load(true));
   replace(section,
     h("div", { class: "section-head" }, h("h2", { id: "timeline-title" }, "Timeline"),
       h("div", { class: "field-inline" }, h("label", { for: "timeline-type" }, "Show"), typeSelect)),
-    list, more);
+    list, more, problem);
   await load(true);
 }
 

@@ -29,7 +29,16 @@ export async function profilesView(main, { params }) {
 }
 
 async function showPage(results, q, cursor) {
-  const page = await api("/v1/profiles", { query: { q, cursor, limit: 25 } });
+  const moreButton = results.querySelector(".more");
+  if (moreButton) moreButton.disabled = true; // one page at a time
+  let page;
+  try {
+    page = await api("/v1/profiles", { query: { q, cursor, limit: 25 } });
+  } catch (err) {
+    if (moreButton) moreButton.disabled = false;
+    results.append(notice("error", err.message));
+    return;
+  }
   if (!cursor) results.replaceChildren();
   if (!page.profiles.length && !cursor) {
     results.append(notice("info", `No profile matches “${q}”.`));

@@ -40,18 +40,23 @@ export async function segmentEditorView(main, { args: [segmentId = null], scope 
     root: fromDefinition(existing?.definition),
     vocabulary,
     segments: segments.filter((s) => s.id !== segmentId),
-    onChange: () => { textDirty = false; schedulePreview(); },
+    onChange: () => {
+      // A block change after an unapplied text edit was already warned about (below): the blocks win.
+      if (textDirty && textStatus.textContent) { textDirty = false; textStatus.replaceChildren(); }
+      schedulePreview();
+    },
   });
 
   // Only a complete tree is sent; the newest answer wins when several are in flight.
   const preview = async () => {
+    const mine = ++seq; // any answer still in flight is now stale, even if nothing is sent below
     const missing = problems(builder.root);
     if (missing.size) {
       count.textContent = "–";
+      sample.replaceChildren();
       replace(previewState, notice("info", `${missing.size} block(s) to complete: ${[...new Set(missing.values())].join("; ")}.`));
       return;
     }
-    const mine = ++seq;
     previewState.replaceChildren(h("span", { class: "hint" }, "Counting…"));
     try {
       const result = await api("/v1/segments/preview", { method: "POST", body: { definition: toDefinition(builder.root), sample: 5 } });
@@ -60,6 +65,7 @@ export async function segmentEditorView(main, { args: [segmentId = null], scope 
       previewState.replaceChildren();
       replace(sample, result.sample.map((id) => h("li", {}, h("a", { href: `#/profiles/${encodeURIComponent(id)}` }, id.slice(0, 8)))));
       if (!textDirty && document.activeElement !== text) text.value = result.text;
+      else if (textDirty) replace(textStatus, notice("info", "The text has edits not applied to the blocks: apply them, or they are replaced on the next change."));
     } catch (err) {
       if (mine !== seq) return;
       count.textContent = "–";
@@ -148,8 +154,18 @@ async function membersSection(segment) {
   const body = h("tbody");
   const more = h("button", { type: "button", class: "more" }, "More members");
   let cursor = null;
+  const problem = h("div", { "aria-live": "polite" });
   const load = async () => {
-    const page = await api(`/v1/segments/${id}/members`, { query: { limit: 25, after: cursor } });
+    more.disabled = true;
+    let page;
+    try {
+      page = await api(`/v1/segments/${id}/members`, { query: { limit: 25, after: cursor } });
+    } catch (err) {
+      replace(problem, notice("error", err.message));
+      return;
+    } finally {
+      more.disabled = false;
+    }
     for (const m of page.members) {
       body.append(h("tr", {}, h("td", {}, h("a", { href: `#/profiles/${encodeURIComponent(m.profileId)}` }, m.profileId)),
         h("td", {}, fmtTime(m.since))));
@@ -166,7 +182,7 @@ async function membersSection(segment) {
         ? h("table", { "data-testid": "members-table" },
           h("thead", {}, h("tr", {}, ["Profile", "Member since"].map((t) => h("th", { scope: "col" }, t)))), body)
         : h("p", { class: "empty" }, "No members."),
-      more),
+      more, problem),
     h("section", { class: "card", "aria-labelledby": "feed-title" },
       h("h2", { id: "feed-title" }, "Latest entries and exits"),
       feed.changes.length
