@@ -228,7 +228,10 @@
   // rides in the body, as text/plain (no CORS preflight). While the API is failing, the queue stays in
   // localStorage for the next page instead of going into a beacon nobody can retry.
   function beacon() {
-    if (!cfg.writeKey || !q.length || attempt || !nav.sendBeacon) return;
+    if (!cfg.writeKey || !q.length) return;
+    // Not sending: write this tab's messages into the stored queue once more, in case another
+    // tab's write (storage is shared, and updates between tabs are not atomic) left some out.
+    if (attempt || !nav.sendBeacon) { save(); return; }
     while (q.length) {
       const body = take(MAX_BEACON_BYTES);
       body.writeKey = cfg.writeKey;

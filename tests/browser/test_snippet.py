@@ -139,8 +139,10 @@ def test_calls_made_before_the_script_loads_are_replayed(page, site, api):
 
     events = events_of(page, api, f"anonymous_id:{aid}", 2)
 
-    assert [e["type"] for e in events] == ["page", "track"]
-    assert events[1]["event"] == "Before Load" and events[1]["properties"] == {"step": 1}
+    # Both calls may fall in one millisecond: their order on the timeline is then not theirs.
+    assert sorted(e["type"] for e in events) == ["page", "track"]
+    (track,) = [e for e in events if e["type"] == "track"]
+    assert track["event"] == "Before Load" and track["properties"] == {"step": 1}
 
 
 def test_identify_merges_the_anonymous_visitor_into_the_user(page, site, api, screenshot):
@@ -327,11 +329,15 @@ def test_a_tab_closed_while_the_api_is_away_leaves_its_messages_for_the_next_pag
     page.evaluate("cdp.track('From B')")
     tab_a.evaluate("cdp.track('A again')")
     page.evaluate("cdp.track('B again')")
-    queued = {m.get("event") for m in json.loads(stored(page, "cdp_queue"))}
-    assert {"From A", "From B", "A again", "B again"} <= queued
     aid = anonymous_id(page)  # the tabs share the visitor
-    tab_a.close()
-    page.context.unroute("**/v1/batch")
+    tab_a.close(run_before_unload=True)
+
+    def queued():  # writes from the other tab reach this one's view of storage a moment later
+        events = {m.get("event") for m in json.loads(stored(page, "cdp_queue") or "[]")}
+        return {"From A", "From B", "A again", "B again"} <= events
+    poll(page, queued, "both tabs' messages in the stored queue")
+    # A handler may still be running for the closed tab's last attempt: don't wait on it.
+    page.context.unroute_all(behavior="ignoreErrors")
     page.goto(f"{site}/c?flush=50")  # the next page adopts what was left and sends it
     events = events_of(page, api, f"anonymous_id:{aid}", 7)
     assert sorted(e.get("event") for e in events if e["type"] == "track") == ["A again", "B again", "From A",
@@ -381,7 +387,8 @@ def test_a_beacon_is_not_lost_to_one_bad_call(page, site, api):
     page.evaluate("cdp.track('Good 1'); cdp.track(''); cdp.track('Good 2')")
     page.goto(f"{site}/plain.html")
     events = events_of(page, api, f"anonymous_id:{aid}", 3)
-    assert [e.get("event") for e in events] == [None, "Good 1", "Good 2"]
+    # Calls in the same millisecond share a timestamp, so their order on the timeline is not theirs.
+    assert sorted(str(e.get("event")) for e in events) == ["Good 1", "Good 2", "None"]
 
 
 def test_a_numeric_looking_user_id_stays_exactly_as_given(page, site, api):
