@@ -31,6 +31,7 @@ import httpx
 from neo4j import GraphDatabase
 
 from bench.common import ROOT, bench_settings, fresh_graph, start_neo4j, write_results
+from tests.helpers import free_port
 
 INSTANCE, PORT, HTTP_PORT, REDIS_PORT = "faults", 7703, 7493, 6393
 CACHE = Path(os.environ.get("CDP_CACHE_DIR", str(Path.home() / ".cache" / "cdp")))
@@ -72,11 +73,6 @@ def restart_neo4j(instance: str, port: int, http_port: int, extra_env: dict | No
 
 
 # --- the API ---------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def start_api_with(settings, port: int, **env) -> subprocess.Popen:
     """bench.ingest.start_api, with extra CDP_* variables (Redis URL, upkeep off) for the child."""

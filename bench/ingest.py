@@ -14,7 +14,6 @@ import asyncio
 import base64
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from bench.common import (
     write_results,
 )
 from bench.loadgen import Pool
+from tests.helpers import free_port
 
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"dev-web-key:").decode(), "Content-Type": "application/json"}
 
@@ -75,11 +75,6 @@ def ceiling(store: IdentityStore, service: IngestService, pop: Population, event
         store.ingest(group)
     return events / (time.perf_counter() - started)
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_api(settings, port: int) -> subprocess.Popen:

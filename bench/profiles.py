@@ -30,7 +30,8 @@ from app.profiles.resolve import resolve
 from app.profiles.search import search_profiles
 from app.profiles.timeline import timeline
 from bench.common import bench_settings, fresh_graph, percentile, start_neo4j, write_results
-from bench.ingest import free_port, start_api
+from bench.ingest import start_api
+from tests.helpers import free_port
 
 INSTANCE, PORT, HTTP_PORT = "bench-profiles", 7694, 7481
 BATCH = 2_500

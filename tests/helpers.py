@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import socket
 import uuid
 
 from app.db import query
@@ -11,6 +12,13 @@ ADMIN = {"Authorization": "Bearer dev-admin-token"}
 
 def basic(write_key: str = "dev-web-key") -> dict:
     return {"Authorization": "Basic " + base64.b64encode(f"{write_key}:".encode()).decode()}
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now (for a server a test or benchmark starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def new_id(prefix: str = "m") -> str:

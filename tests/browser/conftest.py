@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ from tests.destinations.conftest import (  # noqa: F401 - the destinations page'
     store,
     sync_settings,
 )
+from tests.helpers import free_port
 
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
 ADMIN_TOKEN = "browser-admin-token"
@@ -44,11 +44,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _chromium() -> str:
@@ -67,7 +62,7 @@ def console_built():
 @pytest.fixture(scope="session")
 def live_server(settings, driver, console_built):
     """Base URL of a uvicorn process serving the app on a free loopback port."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "CDP_NEO4J_URI": settings.neo4j_uri, "CDP_NEO4J_PASSWORD": settings.neo4j_password,
            "CDP_REDIS_URL": settings.redis_url, "CDP_ADMIN_TOKENS": f'["{ADMIN_TOKEN}", "read:{READ_TOKEN}"]',
            "CDP_WRITE_KEYS": f'{{"{WRITE_KEY}": "web", "browser-server-key": "server"}}',

@@ -1,7 +1,6 @@
 """A real HTTP server for the SDK tests: the app under uvicorn in a background thread."""
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -11,6 +10,7 @@ import pytest
 import uvicorn
 
 from app.main import create_app
+from tests.helpers import free_port
 
 
 @dataclass
@@ -28,11 +28,6 @@ def _recording(app, log: list[dict]):
         await app(scope, receive, send)
     return wrapper
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_until_answering(url: str, thread: threading.Thread, timeout: float = 30) -> None:
@@ -52,7 +47,7 @@ def _wait_until_answering(url: str, thread: threading.Thread, timeout: float = 3
 @pytest.fixture
 def live_server(clean_db, settings):
     log: list[dict] = []
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(_recording(create_app(settings), log), host="127.0.0.1", port=port,
                             log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
