@@ -58,3 +58,18 @@ export function table(headers, rows, testid, empty) {
     h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
     h("tbody", {}, rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c))))));
 }
+
+// A notice that survives the page's re-render: rerender(notice) redraws the current view, which
+// shows it once through takeNotice().
+let pendingNotice = null;
+
+export function rerender(message = null) {
+  pendingNotice = message;
+  window.dispatchEvent(new HashChangeEvent("hashchange"));
+}
+
+export function takeNotice() {
+  const message = pendingNotice;
+  pendingNotice = null;
+  return message;
+}

@@ -1,6 +1,6 @@
 // Destinations and their syncs: schedule, last run, run history with counts and errors, dead letters.
 import { api } from "../api.js";
-import { fmtNumber, fmtTime, h, notice, replace } from "../dom.js";
+import { fmtNumber, fmtTime, h, notice, replace, rerender, takeNotice } from "../dom.js";
 
 function interval(seconds) {
   for (const [unit, size] of [["day", 86400], ["h", 3600], ["min", 60]]) {
@@ -15,8 +15,7 @@ export async function destinationsView(main, { scope }) {
   const [{ destinations }, { syncs }, { segments }] = await Promise.all([
     api("/v1/destinations"), api("/v1/syncs"), api("/v1/segments")]);
   const segmentName = Object.fromEntries(segments.map((s) => [s.id, s.name]));
-  const status = h("div", { "aria-live": "polite" }, flash);
-  flash = null;
+  const status = h("div", { "aria-live": "polite" }, takeNotice());
   const canWrite = scope === "admin";
   replace(main,
     h("h1", {}, "Destinations"),
@@ -42,11 +41,6 @@ const SHAPES = {
   webhook: [["url"], ["signingSecret"]],
 };
 
-let flash = null; // a notice shown once, on the re-render after a change
-const reload = (message) => {
-  flash = message;
-  window.dispatchEvent(new HashChangeEvent("hashchange"));
-};
 
 function field(id, label, input) {
   return h("div", { class: "field" }, h("label", { for: id }, label), input);
@@ -83,7 +77,7 @@ function destinationForm() {
       if (rate.value) body.rateLimit = { perSecond: Number(rate.value) };
       try {
         const created = await api("/v1/destinations", { method: "POST", body });
-        reload(notice("ok", `Destination “${created.name}” added; secrets are stored encrypted and never shown again.`));
+        rerender(notice("ok", `Destination “${created.name}” added; secrets are stored encrypted and never shown again.`));
       } catch (err) {
         replace(error, notice("error", err.message));
       }
@@ -112,7 +106,7 @@ function syncForm(dest, segments) {
       else if (every.value) body.schedule = { intervalSeconds: Number(every.value) };
       try {
         await api("/v1/syncs", { method: "POST", body });
-        reload(notice("ok", `Sync to ${dest.name} added.`));
+        rerender(notice("ok", `Sync to ${dest.name} added.`));
       } catch (err) {
         replace(error, notice("error", err.message));
       }

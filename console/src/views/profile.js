@@ -1,11 +1,10 @@
 // One profile: identifiers, traits, computed traits, timeline, identity graph with merge evidence,
 // history, and the split action.
 import { api, ApiError, ref } from "../api.js";
-import { fmtNumber, fmtTime, h, notice, replace, table } from "../dom.js";
+import { fmtNumber, fmtTime, h, notice, replace, rerender, table, takeNotice } from "../dom.js";
 import { describeEdge, identityGraph } from "./graph.js";
 
 const fmtValue = (v) => (typeof v === "string" ? v : JSON.stringify(v));
-let flash = null; // a notice shown once, after the re-render that follows a split
 
 export async function profileView(main, { args: [profileRef], scope }) {
   const [doc, graph, history] = await Promise.all([
@@ -14,8 +13,7 @@ export async function profileView(main, { args: [profileRef], scope }) {
     api(`/v1/profiles/${ref(profileRef)}/history`),
   ]);
   let selected = [];
-  const splitStatus = h("div", { "aria-live": "polite", id: "split-status" }, flash);
-  flash = null;
+  const splitStatus = h("div", { "aria-live": "polite", id: "split-status" }, takeNotice());
   const splitButton = h("button", { type: "button", class: "danger", id: "split-button", disabled: true,
     onclick: () => openSplit() }, "Split selected off…");
   const checkboxes = new Map();
@@ -154,9 +152,8 @@ function splitDialog(doc, getSelected) {
         const result = await api(`/v1/profiles/${ref(doc.id)}/split`, { method: "POST",
           body: { identifiers: getSelected(), reason: reason.value || "manual split" } });
         dialog.close();
-        flash = notice("ok", `Split done: ${getSelected().length} identifier(s) now form profile `,
-          h("a", { href: `#/profiles/${ref(result.newProfileId)}`, "data-testid": "new-profile-link" }, result.newProfileId), ".");
-        window.dispatchEvent(new HashChangeEvent("hashchange"));
+        rerender(notice("ok", `Split done: ${getSelected().length} identifier(s) now form profile `,
+          h("a", { href: `#/profiles/${ref(result.newProfileId)}`, "data-testid": "new-profile-link" }, result.newProfileId), "."));
       } catch (err) {
         replace(error, notice("error", err instanceof ApiError ? err.message : String(err)));
       }
