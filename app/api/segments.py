@@ -25,6 +25,11 @@ class Definition(BaseModel):
     definition: dict[str, Any] | None = None
     text: str | None = Field(default=None, min_length=1, max_length=20_000)
 
+    @property
+    def given_as(self) -> str:
+        """The field the filter came in, which errors about the filter name."""
+        return "text" if self.text is not None else "definition"
+
 
 class PreviewRequest(Definition):
     sample: int = Field(default=10, ge=0, le=service.MAX_SAMPLE)
@@ -52,11 +57,10 @@ async def _call(fn, *args):
 async def preview(body: PreviewRequest, request: Request):
     svc = services(request)
     db = svc.settings.neo4j_database
-    field = "text" if body.text is not None else "definition"
 
     def run() -> dict:
         tree = service.definition(svc.driver, db, body.definition, body.text)
-        return service.preview(svc.driver, db, tree, body.sample, field)
+        return service.preview(svc.driver, db, tree, body.sample, body.given_as)
 
     return await _call(run)
 
@@ -65,11 +69,10 @@ async def preview(body: PreviewRequest, request: Request):
 async def create(body: SegmentRequest, request: Request):
     svc = services(request)
     db = svc.settings.neo4j_database
-    field = "text" if body.text is not None else "definition"
 
     def run() -> dict:
         tree = service.definition(svc.driver, db, body.definition, body.text)
-        return service.create_segment(svc.driver, db, body.name, body.description, tree, field)
+        return service.create_segment(svc.driver, db, body.name, body.description, tree, body.given_as)
 
     return await _call(run)
 
@@ -96,12 +99,12 @@ async def get(segment_id: str, request: Request) -> dict:
 async def replace(segment_id: str, body: SegmentRequest, request: Request):
     svc = services(request)
     db = svc.settings.neo4j_database
-    field = "text" if body.text is not None else "definition"
 
     def run() -> dict:
         service.get_segment(svc.driver, db, segment_id)  # 404 before judging the body's definition
         tree = service.definition(svc.driver, db, body.definition, body.text)
-        return service.update_segment(svc.driver, db, segment_id, body.name, body.description, tree, field)
+        return service.update_segment(svc.driver, db, segment_id, body.name, body.description, tree,
+                                      body.given_as)
 
     return await _call(run)
 
