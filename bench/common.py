@@ -32,7 +32,8 @@ def start_redis(port: int) -> str:
     """Start (or reuse) a local Redis of the benchmarks' own; its URL. The API's post-commit hooks
     (segment upkeep queue, trait push) write to Redis, so a benchmark without one measures their
     connection timeouts instead of the service."""
-    subprocess.run([str(ROOT / "scripts" / "redis.sh"), "start"], check=True, env={**os.environ, "REDIS_PORT": str(port)})
+    subprocess.run([str(ROOT / "scripts" / "redis.sh"), "start"], check=True,
+                   env={**os.environ, "REDIS_PORT": str(port)}, timeout=120)
     return f"redis://127.0.0.1:{port}/0"
 
 

@@ -30,7 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import httpx
 from neo4j import GraphDatabase
 
-from bench.common import ROOT, bench_settings, fresh_graph, start_neo4j, write_results
+from bench.common import ROOT, bench_settings, fresh_graph, start_neo4j, start_redis, write_results
 from tests.helpers import free_port
 
 INSTANCE, PORT, HTTP_PORT, REDIS_PORT = "faults", 7703, 7493, 6393
@@ -257,11 +257,6 @@ def redis_pid(port: int) -> int:
     return int((CACHE / f"redis-{port}" / "redis.pid").read_text().strip())
 
 
-def start_redis(port: int) -> None:
-    subprocess.run([str(ROOT / "scripts" / "redis.sh"), "start"], check=True,
-                   env={**os.environ, "REDIS_PORT": str(port)}, timeout=120)
-
-
 def sync_with_redis_kill(settings, members: int, *, down_seconds: float = 2.0, kill_at: float = 0.3,
                          deadline_seconds: float = 600.0, log=print) -> dict:
     import redis
@@ -403,8 +398,7 @@ def main() -> int:
     args = ap.parse_args()
 
     start_neo4j(INSTANCE, PORT, HTTP_PORT)
-    start_redis(REDIS_PORT)
-    redis_url = f"redis://127.0.0.1:{REDIS_PORT}/0"
+    redis_url = start_redis(REDIS_PORT)
     settings = bench_settings(PORT, redis_url=redis_url, segment_upkeep=False, sync_batch_size=100,
                               sync_default_rate_per_second=2000.0, sync_lock_ttl_seconds=5.0)
     figures: dict = {}

@@ -7,15 +7,13 @@ writes bench/results/fuzz.json.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import time
 from dataclasses import asdict
 
 from fastapi.testclient import TestClient
 
 from app.main import create_app
-from bench.common import ROOT, bench_settings, fresh_graph, start_neo4j, write_results
+from bench.common import bench_settings, fresh_graph, start_neo4j, start_redis, write_results
 from tests.reliability.fuzzing import run_campaign
 
 
@@ -30,9 +28,7 @@ def main() -> None:
     args = ap.parse_args()
 
     start_neo4j(args.instance, args.port, args.http_port)
-    subprocess.run([str(ROOT / "scripts" / "redis.sh"), "start"], check=True,
-                   env={**os.environ, "REDIS_PORT": str(args.redis_port)})
-    settings = bench_settings(args.port, redis_url=f"redis://127.0.0.1:{args.redis_port}/0",
+    settings = bench_settings(args.port, redis_url=start_redis(args.redis_port),
                               stripe_webhook_secret="whsec_fuzz")
     fresh_graph(settings).close()
     app = create_app(settings)

@@ -30,7 +30,7 @@ from app.identity.store import IdentityStore  # noqa: E402
 from app.ingest.service import IngestService  # noqa: E402
 from app.segments import service  # noqa: E402
 from app.segments.upkeep import upkeep  # noqa: E402
-from bench.common import ROOT, bench_settings, fresh_graph, start_neo4j, write_results  # noqa: E402
+from bench.common import bench_settings, fresh_graph, start_neo4j, start_redis, write_results  # noqa: E402
 from tests.destinations.fakes.resend import ResendFake  # noqa: E402
 
 INSTANCE, PORT, HTTP_PORT, REDIS_PORT = "bench-sync", 7699, 7487, 6393
@@ -99,17 +99,11 @@ def main() -> int:
     ap.add_argument("--churn", type=float, default=0.01)
     args = ap.parse_args()
     start_neo4j(INSTANCE, PORT, HTTP_PORT)
-    import subprocess
-
-    subprocess.run(
-        [str(ROOT / "scripts" / "redis.sh"), "start"],
-        check=True,
-        env={**os.environ, "REDIS_PORT": str(REDIS_PORT)},
-    )
+    redis_url = start_redis(REDIS_PORT)
     fake = ResendFake(api_key=KEY).start()
     settings = bench_settings(
         PORT,
-        redis_url=f"redis://127.0.0.1:{REDIS_PORT}/0",
+        redis_url=redis_url,
         resend_api_url=fake.url,
         sync_batch_size=500,
         segment_upkeep=False,
