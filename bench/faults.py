@@ -384,6 +384,19 @@ RESULTS_LOG = Path(tempfile.gettempdir()) / "cdp-faults-worker.log"  # the Celer
 REDIS_PORT_USED = [REDIS_PORT]
 
 
+def report_ingest(n: dict, rate: bool) -> None:
+    """The figures of one ingest-under-fault run (with its throughput when `rate`)."""
+    print(f"  events sent {n['events_sent']:,}  stored {n['events_stored']:,}  duplicated {n['duplicated']}  "
+          f"missing {n['missing']}  faults injected {n['neo4j_sigkills']}  downtime {n['downtime_seconds']}s  "
+          f"elapsed {n['elapsed_seconds']}s" + (f" ({n['events_per_second']:,}/s)" if rate else ""))
+    print(f"  SDK upload attempts by outcome: {n['upload_attempts']}; batches the SDK gave up: "
+          f"{n['sdk_gave_up_batches']}; probe while down: {n['probe_while_down']}")
+
+
+def stored_exactly_once(n: dict) -> bool:
+    return n["events_stored"] == n["events_sent"] and n["duplicated"] == n["missing"] == n["unexpected"] == 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--messages", type=int, default=100_000)
@@ -409,13 +422,8 @@ def main() -> int:
         n = ingest_with_neo4j_kill(settings, INSTANCE, PORT, HTTP_PORT, args.messages, down_seconds=args.down,
                                    consumers=args.consumers, redis_url=redis_url)
         figures["neo4j_kill_during_ingest"] = n
-        print(f"  events sent {n['events_sent']:,}  stored {n['events_stored']:,}  duplicated {n['duplicated']}  "
-              f"missing {n['missing']}  faults injected {n['neo4j_sigkills']}  downtime {n['downtime_seconds']}s  "
-              f"elapsed {n['elapsed_seconds']}s ({n['events_per_second']:,}/s)")
-        print(f"  SDK upload attempts by outcome: {n['upload_attempts']}; batches the SDK gave up: "
-              f"{n['sdk_gave_up_batches']}; probe while down: {n['probe_while_down']}")
-        checks["every message stored exactly once after a Neo4j SIGKILL"] = (
-            n["events_stored"] == n["events_sent"] and n["duplicated"] == n["missing"] == n["unexpected"] == 0)
+        report_ingest(n, rate=True)
+        checks["every message stored exactly once after a Neo4j SIGKILL"] = stored_exactly_once(n)
         checks["a write sent while Neo4j is down is acknowledged only once durable"] = (
             n["probe_while_down"].get("status") != 200 or n["probe_while_down"].get("stored") == 1)
     if not args.skip_neo4j and args.long_messages:
@@ -425,13 +433,9 @@ def main() -> int:
         n = ingest_with_neo4j_kill(settings, INSTANCE, PORT, HTTP_PORT, args.long_messages,
                                    down_seconds=args.long_down, consumers=args.consumers, redis_url=redis_url)
         figures["neo4j_long_outage_during_ingest"] = n
-        print(f"  events sent {n['events_sent']:,}  stored {n['events_stored']:,}  duplicated {n['duplicated']}  "
-              f"missing {n['missing']}  faults injected {n['neo4j_sigkills']}  downtime {n['downtime_seconds']}s  "
-              f"elapsed {n['elapsed_seconds']}s")
-        print(f"  SDK upload attempts by outcome: {n['upload_attempts']}; batches the SDK gave up: "
-              f"{n['sdk_gave_up_batches']}; probe while down: {n['probe_while_down']}")
+        report_ingest(n, rate=False)
         checks["every message stored exactly once after a Neo4j outage longer than the API's retry"] = (
-            n["events_stored"] == n["events_sent"] and n["duplicated"] == n["missing"] == n["unexpected"] == 0)
+            stored_exactly_once(n))
         # The probe waits 60 s: a 5xx (or a 200 for a write that did become durable) must come by then.
         checks["during a long outage the API answers a write (5xx, or 200 once durable) within 60 s"] = (
             n["probe_while_down"].get("stored") == 1 if n["probe_while_down"].get("status") == 200
