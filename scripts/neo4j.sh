@@ -65,7 +65,11 @@ EOF
 classpath() { echo "$HOME_DIR/plugins/*:$LIB_DIR/*"; }
 
 jvm_flags() {
-  echo "-Xms$HEAP -Xmx$HEAP -XX:+UseG1GC \
+  # Neo4j's own recommended flags (from its default conf), plus a rotating GC log for pause analysis.
+  echo "-Xms$HEAP -Xmx$HEAP -XX:+UseG1GC -XX:-OmitStackTraceInFastThrow -XX:+AlwaysPreTouch \
+-XX:+UnlockExperimentalVMOptions -XX:+TrustFinalNonStaticFields -XX:+DisableExplicitGC \
+-Djdk.nio.maxCachedBufferSize=1024 -XX:+ExitOnOutOfMemoryError \
+-Xlog:gc*,safepoint:file=$HOME_DIR/logs/gc.log:time,uptime,level,tags:filecount=3,filesize=20m \
 --add-opens=java.base/java.nio=ALL-UNNAMED --add-opens=java.base/java.io=ALL-UNNAMED \
 --add-opens=java.base/sun.nio.ch=ALL-UNNAMED --add-opens=java.base/java.lang=ALL-UNNAMED \
 -Dio.netty.tryReflectionSetAccessible=true -Dfile.encoding=UTF-8"
