@@ -18,7 +18,7 @@ from app.db import in_one_statement, query
 from app.identity.erasure import suppression_hash
 from app.identity.profile_state import rederive
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
-from app.identity.rules import ANONYMOUS_ID, EMAIL, PHONE, USER_ID, Identifier, IdentityRules
+from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules
 from app.ingest.prepare import PreparedMessage
 from app.settings import DEFAULT_SUPPRESSION_SALT
 
@@ -103,6 +103,10 @@ class IdentityStore:
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
 
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
+    # Three round trips per batch: the snapshot (dedup, suppression, locks and the state the
+    # planner reads), the combined write, the commit. Every ingest statement takes its rows in one
+    # map parameter, `$batch`: Neo4j keys its plan cache on each top-level list parameter's size
+    # bucket, so separate lists made each new mix of group sizes a re-parse and re-plan.
     def _ingest_tx(self, tx: ManagedTransaction, messages: list[PreparedMessage]) -> IngestResult:
         result = IngestResult()
         unique: dict[str, PreparedMessage] = {}
@@ -112,22 +116,28 @@ class IdentityStore:
                 result.duplicate_ids.append(m.message_id)
             else:
                 unique[m.message_id] = m
-        hashes = self._identifier_hashes(unique.values())
-        known = tx.run(query("ingest/already_known"), ids=list(unique), hashes=list(hashes)).single()
-        existing = set(known["stored"])
-        fresh = [m for m in unique.values() if m.message_id not in existing]
-        result.duplicates += len(existing)
-        result.duplicate_ids.extend(sorted(existing))
-        if known["suppressed"]:
-            dropped = {m.message_id for h in known["suppressed"] for m in hashes[h]}
-            result.suppressed = len(dropped - existing)
-            fresh = [m for m in fresh if m.message_id not in dropped]
-        if not fresh:
-            return result
+        fresh = list(unique.values())
+        while True:
+            planned = self._with_alias_identifiers(tx, fresh)
+            hashes = self._identifier_hashes(fresh)
+            snapshot = tx.run(query("ingest/snapshot"), batch={
+                "ids": [m.message_id for m in fresh], "hashes": list(hashes),
+                "identifiers": self._identifier_rows(planned)}).single()
+            if not snapshot["stored"] and not snapshot["suppressed"]:
+                break  # the identifiers and profiles are locked and read
+            # Retried or erased messages: drop them and ask again (nothing was locked or written).
+            stored = set(snapshot["stored"])
+            dropped = {m.message_id for h in snapshot["suppressed"] for m in hashes[h]} - stored
+            result.duplicates += len(stored)
+            result.duplicate_ids.extend(sorted(stored))
+            result.suppressed += len(dropped)
+            fresh = [m for m in fresh if m.message_id not in stored and m.message_id not in dropped]
+            if not fresh:
+                return result
 
-        planned = self._with_alias_identifiers(tx, fresh)
-        owner, direct_users = self._lock_identifiers(tx, planned)
-        profiles = self._lock_profiles(tx, {p for p in owner.values() if p})
+        owner = {o["key"]: o["profile"] for o in snapshot["owners"]}
+        direct_users = {d["key"]: set(d["users"]) for d in snapshot["directUsers"]}
+        profiles = self._profile_states(snapshot["profiles"], {p for p in owner.values() if p})
         plan = MergePlanner(self.rules, owner, profiles, direct_users).plan(planned)
         self._apply(tx, plan, fresh, result)
         for pid in sorted({m["from"] for m in plan.moves} | {m["to"] for m in plan.moves}):
@@ -171,7 +181,7 @@ class IdentityStore:
         prev_user_keys = [f"{USER_ID}:{m.previous_id}" for m in fresh if m.previous_id is not None]
         known: set[str] = set()
         if prev_user_keys:
-            known = {r["key"] for r in tx.run(query("ingest/known_identifiers"), keys=prev_user_keys)}
+            known = {r["key"] for r in tx.run(query("ingest/known_identifiers"), batch={"keys": prev_user_keys})}
         planned = []
         for m in fresh:
             ids = list(m.identifiers)
@@ -185,8 +195,9 @@ class IdentityStore:
             planned.append(PlannedMessage(m.message_id, ids, m.ts, m.source))
         return planned
 
-    def _lock_identifiers(self, tx: ManagedTransaction,
-                          planned: list[PlannedMessage]) -> tuple[dict[str, str | None], dict[str, set[str]]]:
+    @staticmethod
+    def _identifier_rows(planned: list[PlannedMessage]) -> list[dict]:
+        """One row per identifier, sorted by key (lock order), with the batch's seen window."""
         rows: dict[str, dict] = {}
         for m in planned:
             for i in m.identifiers:
@@ -196,20 +207,12 @@ class IdentityStore:
                 else:
                     row["firstSeen"] = min(row["firstSeen"], m.ts)
                     row["lastSeen"] = max(row["lastSeen"], m.ts)
-        ordered = [rows[k] for k in sorted(rows)]
-        owner = {r["key"]: r["profile"] for r in tx.run(query("ingest/lock_identifiers"), identifiers=ordered)}
-        claimable = [k for k, pid in owner.items() if pid is not None and rows[k]["type"] in (EMAIL, PHONE)]
-        direct_users: dict[str, set[str]] = {}
-        if claimable:
-            for r in tx.run(query("ingest/direct_user_ids"), keys=claimable):
-                direct_users[r["key"]] = set(r["users"])
-        return owner, direct_users
+        return [rows[k] for k in sorted(rows)]
 
-    def _lock_profiles(self, tx: ManagedTransaction, ids: set[str]) -> dict[str, ProfileState]:
-        if not ids:
-            return {}
+    @staticmethod
+    def _profile_states(rows: list[dict], ids: set[str]) -> dict[str, ProfileState]:
         out: dict[str, ProfileState] = {}
-        for r in tx.run(query("ingest/lock_profiles"), ids=sorted(ids)):
+        for r in rows:
             if r["retired"]:
                 raise StaleSnapshot(f"profile {r['id']} was retired while the batch was planned")
             counts = Counter({t: r[t] for t in ("user_id", "email", "phone", "anonymous_id") if r[t]})
@@ -260,5 +263,5 @@ class IdentityStore:
             if names:
                 step("ingest/register_trait_keys", traitNames=names, traitsSeenAt=max(t["ts"] for t in traits))
                 result.new_trait_names = names
-        step("ingest/create_events", events=[{"anchor": plan.anchors[m.message_id], "props": m.event} for m in fresh])
-        tx.run(in_one_statement(tuple(steps)), **params).consume()
+        step("ingest/create_events", events=[{"props": {**m.event, "identifier": plan.anchors[m.message_id]}} for m in fresh])
+        tx.run(in_one_statement(tuple(steps)), batch=params).consume()

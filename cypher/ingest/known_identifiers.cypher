@@ -1,3 +1,3 @@
-UNWIND $keys AS key
+UNWIND $batch.keys AS key
 MATCH (i:Identifier {key: key})
 RETURN i.key AS key

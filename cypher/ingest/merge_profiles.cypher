@@ -1,6 +1,6 @@
 // Retire each loser into its survivor: rewrite the loser's BELONGS_TO edges (O(identifiers));
 // events hang off identifiers and are never touched.
-UNWIND $merges AS m
+UNWIND $batch.merges AS m
 MATCH (loser:Profile {id: m.loser}), (survivor:Profile {id: m.survivor})
 CREATE (loser)-[:MERGED_INTO {at: m.ts, messageId: m.messageId, source: m.source, reason: m.reason}]->(survivor)
 SET loser.retiredAt = m.ts, loser.n_user_id = 0, loser.n_email = 0, loser.n_phone = 0, loser.n_anonymous_id = 0,

@@ -1,5 +1,5 @@
 // Which message first (by event time) joined two identifiers, how often, from which source.
-UNWIND $evidence AS row
+UNWIND $batch.evidence AS row
 MATCH (a:Identifier {key: row.a}), (b:Identifier {key: row.b})
 MERGE (a)-[e:SEEN_WITH]->(b)
   ON CREATE SET e.firstAt = row.firstAt, e.firstMessageId = row.firstMessageId, e.source = row.source,

@@ -1,5 +1,5 @@
 // A join the rules refused: kept so the decision is explainable.
-UNWIND $refusals AS row
+UNWIND $batch.refusals AS row
 MATCH (a:Identifier {key: row.a}), (b:Identifier {key: row.b})
 MERGE (a)-[r:REFUSED_WITH]->(b)
   ON CREATE SET r.firstAt = row.firstAt, r.firstMessageId = row.firstMessageId, r.source = row.source,

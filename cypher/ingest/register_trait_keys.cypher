@@ -1,4 +1,4 @@
 // Trait names seen so far: the allow-list segment filters check their fields against.
-UNWIND $traitNames AS name
+UNWIND $batch.traitNames AS name
 MERGE (k:TraitKey {name: name})
-  ON CREATE SET k.firstSeen = $traitsSeenAt
+  ON CREATE SET k.firstSeen = $batch.traitsSeenAt

@@ -1,5 +1,5 @@
 // Identifier counts (absolute: the profiles are locked), the seen window, event count, sources.
-UNWIND $profileUpdates AS row
+UNWIND $batch.profileUpdates AS row
 MATCH (p:Profile {id: row.id})
 SET p.n_user_id = row.n_user_id, p.n_email = row.n_email, p.n_phone = row.n_phone,
     p.n_anonymous_id = row.n_anonymous_id,

@@ -1,0 +1,47 @@
+// Everything the planner reads, in one round trip:
+// 1. which messageIds are already stored (dedup of retries) and which identifier hashes are on
+//    the suppression list (erased people);
+// 2. only if both are empty (the store drops those messages and asks again otherwise): MERGE
+//    every identifier (sorted by key, to keep lock order stable) and take its write lock by
+//    setting lastSeen, and read its live profile. Held until commit, the lock keeps any other
+//    writer from moving this identifier while we plan;
+// 3. lock those profiles (sorted ids) and read their identifier counts and, for profiles that
+//    were ever split, the profiles their identifiers were split apart from;
+// 4. for emails and phones already on a profile: the user ids each was seen with in the same
+//    message (the planner's shared-device rule tells a device-borne email from a claimed one).
+CALL () { UNWIND $batch.ids AS id MATCH (e:Event {messageId: id}) RETURN collect(e.messageId) AS stored }
+CALL () { UNWIND $batch.hashes AS h MATCH (s:Suppression {hash: h}) RETURN collect(s.hash) AS suppressed }
+CALL (stored, suppressed) {
+  WITH * WHERE stored = [] AND suppressed = []
+  UNWIND $batch.identifiers AS row
+  MERGE (i:Identifier {key: row.key})
+    ON CREATE SET i.type = row.type, i.value = row.value, i.firstSeen = row.firstSeen
+  SET i.lastSeen = CASE WHEN i.lastSeen IS NULL OR row.lastSeen > i.lastSeen THEN row.lastSeen ELSE i.lastSeen END,
+      i.firstSeen = CASE WHEN row.firstSeen < i.firstSeen THEN row.firstSeen ELSE i.firstSeen END
+  WITH i, row
+  OPTIONAL MATCH (i)-[:BELONGS_TO]->(p:Profile)
+  RETURN collect({key: i.key, type: row.type, profile: p.id}) AS owners
+}
+CALL (owners) {
+  UNWIND owners AS o
+  WITH DISTINCT o.profile AS id WHERE id IS NOT NULL
+  ORDER BY id
+  MATCH (p:Profile {id: id})
+  SET p.version = coalesce(p.version, 0) + 1
+  RETURN collect({id: p.id, createdAt: p.createdAt, retired: p.retiredAt IS NOT NULL,
+                  user_id: coalesce(p.n_user_id, 0), email: coalesce(p.n_email, 0),
+                  phone: coalesce(p.n_phone, 0), anonymous_id: coalesce(p.n_anonymous_id, 0),
+                  blocks: CASE WHEN p.splitBlocks THEN COLLECT {
+                    MATCH (p)<-[:BELONGS_TO]-(:Identifier)-[b:SPLIT_APART]-(:Identifier)-[:BELONGS_TO]->(o:Profile)
+                    WHERE o <> p
+                    RETURN {profile: o.id, at: b.at}
+                  } ELSE [] END}) AS profiles
+}
+CALL (owners) {
+  UNWIND owners AS o
+  WITH o WHERE o.profile IS NOT NULL AND o.type IN ['email', 'phone']
+  MATCH (:Identifier {key: o.key})-[:SEEN_WITH]-(u:Identifier {type: 'user_id'})
+  WITH o.key AS key, collect(u.key) AS users
+  RETURN collect({key: key, users: users}) AS directUsers
+}
+RETURN stored, suppressed, owners, profiles, directUsers
