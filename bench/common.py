@@ -12,6 +12,7 @@ from neo4j import GraphDatabase
 
 from app import db
 from app.settings import Settings
+from tests.helpers import WIPE_GRAPH
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -42,16 +43,28 @@ def fresh_graph(settings: Settings):
     driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
     driver.verify_connectivity()
     with driver.session() as s:
-        s.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS").consume()
+        s.run(WIPE_GRAPH).consume()
     db.apply_schema(driver, settings.neo4j_database)
     return driver
+
+
+def reference_loop_ms() -> float:
+    """A fixed pure-Python workload (best of 5): how fast this machine's cores are, so figures
+    written on different machines of the same size can be compared."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        sum(range(10**6))
+        best = min(best, time.perf_counter() - started)
+    return round(best * 1000, 1)
 
 
 def write_results(name: str, figures: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     doc = {"benchmark": name, "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-           "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, **figures}
+           "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                       "reference_loop_ms": reference_loop_ms()}, **figures}
     path.write_text(json.dumps(doc, indent=2) + "\n")
     print(f"wrote {path.relative_to(ROOT)}")
     return path

@@ -1,7 +1,7 @@
 """Identity-resolution quality: the service (real ingest path into Neo4j) and a naive union-find,
 scored against the ground truth of a seeded synthetic population.
 
-    cd /work/main && . .venv/bin/activate && python -m bench.identity_quality [--people 2000] [--seed 7]
+    . .venv/bin/activate && python -m bench.identity_quality [--people 2000] [--seed 7]
 
 Pairwise precision / recall / F1 over pairs of ground-truth identifiers ('user_id:x', 'anonymous_id:x',
 'email:lower', 'phone:+E164'); junk values belong to nobody and are not scored, but joins through them
@@ -30,6 +30,7 @@ from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
 from app.settings import Settings
+from tests.helpers import WIPE_GRAPH
 
 ROOT = Path(__file__).resolve().parent.parent
 GOAL_F1, GOAL_PRECISION = 0.98, 0.995
@@ -274,9 +275,8 @@ def run_service(pop: Population, args) -> tuple[dict[str, str], dict]:
     settings = Settings(neo4j_uri=args.neo4j_uri, neo4j_password="cdp-local-password")
     db, driver, info = settings.neo4j_database, connect(settings), Counter()
     try:
-        # IN TRANSACTIONS needs an auto-commit query; the old CALL syntax only earns a deprecation notice.
         with driver.session(database=db, notifications_min_severity="OFF") as session:
-            session.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS").consume()
+            session.run(WIPE_GRAPH).consume()
         apply_schema(driver, db)
         rules = IdentityRules(settings)
         service, store = IngestService(settings, Keyring(settings), rules), IdentityStore(driver, db, rules)

@@ -14,6 +14,7 @@ from app import db
 from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.settings import Settings
+from tests.helpers import WIPE_GRAPH
 
 ROOT = Path(__file__).resolve().parent.parent
 NEO4J_PASSWORD = os.environ.get("CDP_NEO4J_PASSWORD", "cdp-local-password")
@@ -67,7 +68,7 @@ def driver(settings):
 
 def wipe(driver) -> None:
     with driver.session() as s:
-        s.run("MATCH (n) CALL { WITH n DETACH DELETE n } IN TRANSACTIONS OF 20000 ROWS").consume()
+        s.run(WIPE_GRAPH).consume()
 
 
 @pytest.fixture
