@@ -93,9 +93,16 @@ class IngestRateLimit:
             wait_ms = int(await self._take(keys=[bucket], args=[self.per_second, self.burst, cost]))
         except (redis.RedisError, OSError) as exc:
             # Fail open: a Redis blink must not stop ingest, which needs only Neo4j. The limit is
-            # off until Redis answers again; one warning per skip window, not one per request.
-            self._skip_until = time.monotonic() + self.skip_seconds
-            log.warning("rate limit unavailable (Redis unreachable); ingest continues unlimited",
+            # off until Redis answers again; one warning per skip window, not one per request, even
+            # when the requests in flight all fail at once. A timeout is also what a saturated
+            # process sees with Redis up, so the line says which it was.
+            now = time.monotonic()
+            if now < self._skip_until:
+                return
+            self._skip_until = now + self.skip_seconds
+            timed_out = isinstance(exc, (redis.TimeoutError, TimeoutError)) or "No connection available" in str(exc)
+            log.warning("rate limit unavailable (Redis %s); ingest continues unlimited",
+                        "did not answer in time" if timed_out else "unreachable",
                         extra={"fields": {"key": key, "error": type(exc).__name__,
                                           "retry_in_seconds": self.skip_seconds}})
             return

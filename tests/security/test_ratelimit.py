@@ -84,3 +84,30 @@ def test_ingest_goes_on_when_redis_is_unreachable(app_with, clean_db):
     assert len(warnings) == 1  # once per skip window, not once per request
     assert warnings[0]["level"] == "warning" and warnings[0]["request_id"] == "rid-0"
     assert warnings[0]["key"].startswith("sha256:") and key not in out.getvalue()
+
+
+def test_requests_in_flight_that_time_out_together_log_one_warning():
+    # A Redis that accepts connections and never answers: what a saturated process or a stalled
+    # Redis looks like. Every check in flight times out at about the same moment.
+    import asyncio
+    import socket
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    port = silent.getsockname()[1]
+
+    async def checks() -> None:
+        client = redis.asyncio.Redis(host="127.0.0.1", port=port, socket_timeout=0.3, socket_connect_timeout=0.3)
+        limiter = IngestRateLimit(client, 0.1, 1)
+        await asyncio.gather(*[limiter.check(None, {"writeKey": "k", "type": "track"}) for _ in range(5)])
+        await limiter.close()
+
+    try:
+        with captured_logs() as out:
+            asyncio.run(checks())  # all five pass: fail open
+    finally:
+        silent.close()
+    warnings = [line for line in map(orjson.loads, out.getvalue().splitlines()) if line["logger"] == "cdp.ratelimit"]
+    assert len(warnings) == 1
+    assert "did not answer in time" in warnings[0]["msg"]
