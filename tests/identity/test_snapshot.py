@@ -1,5 +1,6 @@
 """The store reads and locks everything the planner needs in one statement, and only when the
 batch holds no retried and no erased message; otherwise it drops those and asks again."""
+import re
 from pathlib import Path
 
 from app.identity.erasure import erase_profile
@@ -53,7 +54,6 @@ def test_ingest_statements_take_their_rows_in_one_map_parameter():
     # Neo4j keys its plan cache on each top-level list parameter's size bucket (0, 1, 10, 100…):
     # separate list parameters made every new mix of group sizes a re-parse and re-plan of the
     # combined write. One map parameter, `$batch`, has one type whatever the sizes.
-    import re
     for path in sorted(INGEST_CYPHER.glob("*.cypher")):
         params = set(re.findall(r"\$([A-Za-z_]\w*)", path.read_text()))
         assert params <= {"batch"}, f"{path.name} takes {sorted(params - {'batch'})} outside $batch"
