@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from app import metrics
 from app.auth import Unauthorized
 from app.ingest.messages import FieldError, MessageErrors
 from app.ingest.writer import WriterClosed
+from app.responses import JSONBody
 
 
 class NotFound(Exception):
@@ -50,24 +50,24 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(FieldError)
     async def _field(_: Request, exc: FieldError):
         metrics.REJECTED.labels(str(exc.status)).inc()
-        return ORJSONResponse(error_body([exc], exc.status), status_code=exc.status)
+        return JSONBody(error_body([exc], exc.status), status_code=exc.status)
 
     @app.exception_handler(MessageErrors)
     async def _messages(_: Request, exc: MessageErrors):
         status = max(e.status for e in exc.errors)
         metrics.REJECTED.labels(str(status)).inc()
-        return ORJSONResponse(error_body(exc.errors, status), status_code=status)
+        return JSONBody(error_body(exc.errors, status), status_code=status)
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, exc: Unauthorized):
         metrics.REJECTED.labels("401").inc()
-        return ORJSONResponse({"success": False, "error": exc.reason, "field": "Authorization",
+        return JSONBody({"success": False, "error": exc.reason, "field": "Authorization",
                                **sdk_fields(401, "Authorization", exc.reason)}, status_code=401,
                               headers={"WWW-Authenticate": f'{exc.scheme} realm="cdp"'})
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound):
-        return ORJSONResponse({"success": False, "error": exc.reason, "field": exc.field,
+        return JSONBody({"success": False, "error": exc.reason, "field": exc.field,
                                **sdk_fields(404, exc.field, exc.reason)}, status_code=404)
 
     @app.exception_handler(ServiceUnavailable)
@@ -75,14 +75,14 @@ def install(app: FastAPI) -> None:
     async def _database_away(_: Request, exc: Exception):
         metrics.REJECTED.labels("503").inc()
         reason = "the database is unavailable; retry later"
-        return ORJSONResponse({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
+        return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
                               status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(WriterClosed)
     async def _closed(_: Request, exc: WriterClosed):
-        return ORJSONResponse({"success": False, "error": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+        return JSONBody({"success": False, "error": str(exc)}, status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
         errs = [FieldError(_request_field(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
-        return ORJSONResponse(error_body(errs or [FieldError("request", "invalid request")]), status_code=400)
+        return JSONBody(error_body(errs or [FieldError("request", "invalid request")]), status_code=400)

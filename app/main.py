@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 
 import redis
 from fastapi import FastAPI
-from fastapi.responses import ORJSONResponse
 from starlette.middleware.cors import CORSMiddleware
 
 from app import db, errors, logs, metrics, ratelimit
@@ -33,6 +32,7 @@ from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
 from app.ingest.writer import GroupCommitWriter
 from app.request_context import RequestContext
+from app.responses import JSONBody
 from app.segments.queue import UpkeepQueue, celery_trigger
 from app.settings import Settings, get_settings
 
@@ -74,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await rate_limit.close()
             log.info("stopped")
 
-    app = FastAPI(title="Graph CDP", version="0.1.0", lifespan=lifespan, default_response_class=ORJSONResponse)
+    app = FastAPI(title="Graph CDP", version="0.1.0", lifespan=lifespan, default_response_class=JSONBody)
     errors.install(app)
     ratelimit.install(app)
 

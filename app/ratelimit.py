@@ -12,12 +12,12 @@ from typing import Any
 import redis
 import redis.asyncio
 from fastapi import FastAPI, Request
-from fastapi.responses import ORJSONResponse
 
 from app import metrics
 from app.auth import basic_username
 from app.errors import error_body
 from app.ingest.messages import FieldError
+from app.responses import JSONBody
 from app.settings import Settings
 
 log = logging.getLogger("cdp.ratelimit")
@@ -118,4 +118,4 @@ def install(app: FastAPI) -> None:
     async def _rate_limited(_: Request, exc: RateLimited):
         metrics.REJECTED.labels("429").inc()
         body = {**error_body([FieldError("writeKey", exc.reason, 429)], 429), "code": "rate_limited"}
-        return ORJSONResponse(body, status_code=429, headers={"Retry-After": str(exc.retry_after)})
+        return JSONBody(body, status_code=429, headers={"Retry-After": str(exc.retry_after)})

@@ -4,10 +4,11 @@ from __future__ import annotations
 import redis
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.deps import services
+from app.responses import JSONBody
 
 router = APIRouter(tags=["operations"])
 
@@ -35,10 +36,10 @@ def _check(svc) -> dict:
 
 
 @router.get("/readyz", summary="Readiness: Neo4j and Redis reachable")
-async def readyz(request: Request) -> ORJSONResponse:
+async def readyz(request: Request) -> JSONBody:
     checks = await run_in_threadpool(_check, services(request))
     ok = all(v == "ok" for v in checks.values())
-    return ORJSONResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
+    return JSONBody({"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response,

@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse
 
 from app.api.body import read_capped
 from app.api.deps import services
-from app.ingest.messages import (AliasMessage, BatchRequest, GroupMessage, IdentifyMessage,
-                                 PageMessage, ScreenMessage, TrackMessage)
+from app.ingest.messages import (
+    AliasMessage,
+    BatchRequest,
+    GroupMessage,
+    IdentifyMessage,
+    PageMessage,
+    ScreenMessage,
+    TrackMessage,
+)
 from app.ingest.service import decode_body
+from app.responses import JSONBody
 
 router = APIRouter(tags=["ingest"])
 
@@ -43,16 +50,16 @@ async def _read(request: Request, limit: int) -> bytes:
     return await read_capped(request, limit + limit // 100 + 1024, limit)
 
 
-async def _ingest_single(request: Request, msg_type: str | None) -> ORJSONResponse:
+async def _ingest_single(request: Request, msg_type: str | None) -> JSONBody:
     svc = services(request)
     source, body = await _authenticated_body(request, svc.settings.max_message_bytes)
     prepared = svc.ingest.single(body, msg_type, source)
     await svc.writer.submit(prepared)
-    return ORJSONResponse(_OK)
+    return JSONBody(_OK)
 
 
 def _single_route(path: str, msg_type: str, model) -> None:
-    async def endpoint(request: Request) -> ORJSONResponse:
+    async def endpoint(request: Request) -> JSONBody:
         return await _ingest_single(request, msg_type)
 
     endpoint.__name__ = f"ingest_{msg_type}"
@@ -80,16 +87,16 @@ for _path, _type, _model in (
 
 @router.post("/api/track", summary="Any single message, its type given in the body",
              openapi_extra=_body_doc(TrackMessage))
-async def ingest_typed(request: Request) -> ORJSONResponse:
+async def ingest_typed(request: Request) -> JSONBody:
     return await _ingest_single(request, None)
 
 
-async def _ingest_batch(request: Request) -> ORJSONResponse:
+async def _ingest_batch(request: Request) -> JSONBody:
     svc = services(request)
     source, body = await _authenticated_body(request, svc.settings.max_batch_bytes)
     prepared = svc.ingest.batch(body, source)
     await svc.writer.submit(prepared)
-    return ORJSONResponse(_OK)
+    return JSONBody(_OK)
 
 
 router.add_api_route("/v1/batch", _ingest_batch, methods=["POST"], summary="Segment batch",

@@ -5,11 +5,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import require_admin, require_read, services
 from app.errors import error_body
+from app.responses import JSONBody
 from app.segments import membership, service
 from app.segments.text import FilterSyntaxError
 
@@ -40,8 +40,8 @@ class SegmentRequest(Definition):
     description: str | None = Field(default=None, max_length=2000)
 
 
-def _syntax_error(exc: FilterSyntaxError) -> ORJSONResponse:
-    return ORJSONResponse({**error_body([exc]), "position": exc.position, "expected": exc.expected},
+def _syntax_error(exc: FilterSyntaxError) -> JSONBody:
+    return JSONBody({**error_body([exc]), "position": exc.position, "expected": exc.expected},
                           status_code=400)
 
 

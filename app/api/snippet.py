@@ -8,11 +8,12 @@ import hashlib
 from pathlib import Path
 
 from fastapi import APIRouter, Request
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 
 from app.api.deps import services
 from app.auth import Unauthorized
 from app.errors import NotFound
+from app.responses import JSONBody
 
 SNIPPET = Path(__file__).resolve().parent.parent / "static" / "cdp.js"
 # The URL carries no version, so a new snippet must reach browsers soon; the ETag makes the
@@ -58,14 +59,14 @@ async def cdp_js(request: Request) -> Response:
 
 @router.get("/v1/projects/{write_key}/settings",
             summary="Source settings for @segment/analytics-next, as Segment's CDN serves them")
-async def project_settings(write_key: str, request: Request) -> ORJSONResponse:
+async def project_settings(write_key: str, request: Request) -> JSONBody:
     try:
         services(request).keyring.source_for(write_key)
     except Unauthorized:
         # A 404, as for any unknown source: a 401 with WWW-Authenticate could open a login prompt.
         raise NotFound("writeKey", "no source has this write key") from None
     api_host = f"{request.url.netloc}/v1"  # the host the page reached us on; the library adds /t, /p, …
-    return ORJSONResponse({
+    return JSONBody({
         "integrations": {
             "Segment.io": {
                 "apiKey": write_key,
