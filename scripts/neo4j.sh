@@ -60,6 +60,8 @@ dbms.security.auth_enabled=true
 db.tx_log.rotation.retention_policy=100M size
 db.transaction.timeout=120s
 EOF
+  # Extra settings, one per line (query logging while profiling, memory tuning…).
+  if [ -n "${NEO4J_EXTRA_CONF:-}" ]; then printf '%s\n' "$NEO4J_EXTRA_CONF" >>"$HOME_DIR/conf/neo4j.conf"; fi
 }
 
 classpath() { echo "$HOME_DIR/plugins/*:$LIB_DIR/*"; }
