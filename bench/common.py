@@ -48,6 +48,41 @@ def fresh_graph(settings: Settings):
     return driver
 
 
+def neo4j_pid(instance: str) -> int | None:
+    """The pid of a Neo4j instance started by scripts/neo4j.sh, from its pid file."""
+    cache = Path(os.environ.get("CDP_CACHE_DIR", Path.home() / ".cache" / "cdp"))
+    try:
+        return int((cache / "neo4j-instances" / instance / "run" / "neo4j.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc; all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuUse:
+    """Cores each named process used between start() and stop(): where a 2-core machine's time
+    goes while a phase runs (1.0 = one core busy the whole time)."""
+
+    def __init__(self, pids: dict[str, int | None]):
+        self.pids = {name: pid for name, pid in pids.items() if pid}
+        self.cores: dict[str, float] = {}
+
+    def start(self) -> "CpuUse":
+        self._t0 = time.perf_counter()
+        self._cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        return self
+
+    def stop(self) -> dict[str, float]:
+        elapsed = time.perf_counter() - self._t0
+        self.cores = {name: round((cpu_seconds(pid) - self._cpu0[name]) / elapsed, 2)
+                      for name, pid in self.pids.items()}
+        return self.cores
+
+
 def reference_loop_ms() -> float:
     """A fixed pure-Python workload (best of 5): how fast this machine's cores are, so figures
     written on different machines of the same size can be compared."""

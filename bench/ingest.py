@@ -1,5 +1,6 @@
 """Ingest benchmark, loopback only: batch throughput vs the raw UNWIND ceiling, /v1/track
-latency at a fixed rate, and merge time of a 100,000-event profile vs a 10-event one.
+latency at a fixed rate, and merge time of a 100,000-event profile vs a 10-event one; and, in the
+same run, the machine's floors under those goals (bench/floor.py).
 
     python bench/ingest.py [--seconds 20] [--port 7690]
 
@@ -31,13 +32,16 @@ from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
 from bench.common import (
     ROOT,
+    CpuUse,
     bench_settings,
     fresh_graph,
+    neo4j_pid,
     percentile,
     start_neo4j,
     start_redis,
     write_results,
 )
+from bench.floor import durable_write_floor, raw_event_insert
 from bench.loadgen import Pool
 from tests.helpers import free_port
 
@@ -96,7 +100,8 @@ def start_api(settings, port: int) -> subprocess.Popen:
     raise SystemExit("the API did not start")
 
 
-async def batch_load(port: int, pop: Population, seconds: float, clients: int, size: int) -> dict:
+async def batch_load(port: int, pop: Population, seconds: float, clients: int, size: int,
+                     cpu: CpuUse | None = None) -> dict:
     """Closed loop: `clients` senders, each posting batches back to back for `seconds`."""
     bodies = [orjson.dumps({"batch": [pop.message() for _ in range(size)]})
               for _ in range(int(seconds * 9000 / size) + clients)]
@@ -114,6 +119,8 @@ async def batch_load(port: int, pop: Population, seconds: float, clients: int, s
                 failures += 1
 
     started = time.perf_counter()
+    if cpu:
+        cpu.start()
     last_report = started
     async with Pool("127.0.0.1", port, AUTH, clients) as pool:
         tasks = [asyncio.create_task(sender(pool)) for _ in range(clients)]
@@ -125,11 +132,13 @@ async def batch_load(port: int, pop: Population, seconds: float, clients: int, s
                 last_report = now
         await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
+    if cpu:
+        cpu.stop()
     return {"events": sent, "seconds": round(elapsed, 2), "events_per_s": round(sent / elapsed), "failed_requests": failures,
             "clients": clients, "batch_size": size}
 
 
-async def track_latency(port: int, pop: Population, rate: int, seconds: float) -> dict:
+async def track_latency(port: int, pop: Population, rate: int, seconds: float, cpu: CpuUse | None = None) -> dict:
     """Open loop: one request every 1/rate s whatever the answers do; latency from send to answer."""
     total = int(rate * seconds)
     bodies = [orjson.dumps({**pop.message(), "type": "track", "event": "Clicked"}) for _ in range(total)]
@@ -147,6 +156,8 @@ async def track_latency(port: int, pop: Population, rate: int, seconds: float) -
     # Enough connections that a request never waits for one: latency is the server's.
     async with Pool("127.0.0.1", port, AUTH, 128) as pool:
         started = time.perf_counter()
+        if cpu:
+            cpu.start()
         tasks = []
         for n, body in enumerate(bodies):
             delay = started + n / rate - time.perf_counter()
@@ -155,6 +166,8 @@ async def track_latency(port: int, pop: Population, rate: int, seconds: float) -
             tasks.append(asyncio.create_task(one(pool, body)))
         await asyncio.gather(*tasks)
         achieved = total / (time.perf_counter() - started)
+        if cpu:
+            cpu.stop()
     return {"requests": total, "target_rps": rate, "achieved_rps": round(achieved), "errors": errors,
             "p50_ms": round(percentile(latencies, 50), 2), "p95_ms": round(percentile(latencies, 95), 2),
             "p99_ms": round(percentile(latencies, 99), 2), "max_ms": round(max(latencies), 2)}
@@ -189,6 +202,10 @@ def merge_times(store: IdentityStore, service: IngestService, sizes: tuple[int, 
     return {size: statistics.median(t) for size, t in times.items()}
 
 
+def _cores(cores: dict[str, float]) -> str:
+    return ", ".join(f"{name} {used:.2f}" for name, used in cores.items()) + f" (of {os.cpu_count()})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20)
@@ -209,6 +226,16 @@ def main() -> None:
     pop = Population(people=50_000, seed=1, tag="c")
     store.ingest(service.batch({"batch": [pop.message() for _ in range(500)]}, "web"))  # warm-up
 
+    print(f"0/4 this machine's floors: a bare durable write at {args.rate} rows/s, plain event inserts")
+    asyncio.run(durable_write_floor(driver, settings.neo4j_database, args.rate, 2, settings.group_commit_writers))
+    floor = asyncio.run(durable_write_floor(driver, settings.neo4j_database, args.rate, args.seconds,
+                                            settings.group_commit_writers))
+    raw_groups = [[{**m.event, "identifier": f"bench-floor:{m.identifiers[0].key}"}
+                   for m in service.batch({"batch": [pop.message() for _ in range(1000)]}, "web")] for _ in range(30)]
+    floor["raw_event_insert_events_per_s"] = round(raw_event_insert(driver, settings.neo4j_database, raw_groups))
+    print(f"  durable write: p50 {floor['p50_ms']} ms  p99 {floor['p99_ms']} ms   "
+          f"plain event inserts: {floor['raw_event_insert_events_per_s']:,} events/s")
+
     print("1/4 raw UNWIND ceiling: prepared groups of 1,000 written straight through the store")
     ceil = ceiling(store, service, pop, events=60_000, batch=settings.group_commit_max_messages // 2)
     print(f"  ceiling: {ceil:,.0f} events/s")
@@ -217,13 +244,22 @@ def main() -> None:
     api = start_api(settings, port)
     try:
         print(f"2/4 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s")
-        batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100))
+        pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
+        cpu = CpuUse(pids)
+        batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100, cpu))
         batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
+        batch["cpu_cores"] = cpu.cores
+        batch["api_cpu_us_per_event"] = round(cpu.cores["api"] * 1e6 / batch["events_per_s"])
         print(f"  {batch['events_per_s']:,} events/s = {batch['share_of_ceiling']:.0%} of the ceiling")
+        print(f"  cores used: {_cores(cpu.cores)}; API CPU per event {batch['api_cpu_us_per_event']} us")
         print(f"3/4 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s after a 3 s warm-up at that rate")
         asyncio.run(track_latency(port, Population(50_000, 4, "w"), args.rate, 3))  # plans and pools warm
-        track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds))
+        cpu = CpuUse(pids)
+        track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
+        track["cpu_cores"] = cpu.cores
+        track["api_cpu_us_per_request"] = round(cpu.cores["api"] * 1e6 / track["achieved_rps"])
         print(f"  p50 {track['p50_ms']} ms  p95 {track['p95_ms']} ms  p99 {track['p99_ms']} ms  ({track['achieved_rps']} rps)")
+        print(f"  cores used: {_cores(cpu.cores)}; API CPU per request {track['api_cpu_us_per_request']} us")
     finally:
         api.terminate()
         api.wait(30)
@@ -244,7 +280,7 @@ def main() -> None:
     for name, ok in goals.items():
         print(f"  {'PASS' if ok else 'MISS'}  {name}")
     write_results("ingest", {
-        "ceiling_events_per_s": round(ceil), "batch": batch, "track": track,
+        "floor": floor, "ceiling_events_per_s": round(ceil), "batch": batch, "track": track,
         "merge": {"small_events": 10, "small_ms": round(small * 1000, 2), "large_events": args.merge_events,
                   "large_ms": round(large * 1000, 2), "ratio": round(ratio, 2)},
         "goals": goals,
