@@ -25,6 +25,7 @@ from app.api import (
     stripe,
 )
 from app.api.deps import Services
+from app.api.ingest_front import IngestFront
 from app.auth import Keyring
 from app.destinations.traitpush import touched_recorder
 from app.identity.rules import IdentityRules
@@ -78,6 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     ratelimit.install(app)
 
+    if settings.ingest_front:  # innermost of the three: inside CORS and RequestContext
+        app.add_middleware(IngestFront)
     # For the browser snippet (analytics.js): it posts JSON with the write key in Basic auth.
     # Credentials stay off, which is what makes a "*" origin safe. Retry-After is not a CORS-safelisted
     # response header: without exposing it, a page's script could not honour it.

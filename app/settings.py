@@ -83,6 +83,10 @@ class Settings(BaseSettings):
     max_batch_bytes: int = 500 * 1024
     max_batch_messages: int = 2500
 
+    # Serve the ingest POSTs ahead of the framework (app/api/ingest_front.py); off, the FastAPI
+    # routes serve them, with the same answers and more CPU per request.
+    ingest_front: bool = True
+
     # Group commit: how many messages one write transaction may carry.
     group_commit_max_messages: int = 2000
     # Concurrent group-commit writers: while one commits, the next group is already being planned.

@@ -1,25 +1,60 @@
-"""Segment HTTP Tracking API: /v1/track, identify, page, screen, group, alias, batch, import."""
+"""Segment HTTP Tracking API: /v1/track, identify, page, screen, group, alias, batch, import.
+
+`accept` is the whole of an ingest request: auth, body, rate limit, validation, durable write.
+These FastAPI routes call it and document the API; app/api/ingest_front.py serves the same paths
+with the same `accept` and error handlers, without the framework's per-request machinery.
+"""
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
 
 from app.api.body import read_capped
-from app.api.deps import services
-from app.ingest.messages import (
-    AliasMessage,
-    BatchRequest,
-    GroupMessage,
-    IdentifyMessage,
-    PageMessage,
-    ScreenMessage,
-    TrackMessage,
-)
+from app.api.deps import Services, services
+from app.ingest.messages import (AliasMessage, BatchRequest, GroupMessage, IdentifyMessage,
+                                 PageMessage, ScreenMessage, TrackMessage)
 from app.ingest.service import decode_body
 from app.responses import JSONBody
 
 router = APIRouter(tags=["ingest"])
 
-_OK = {"success": True}
+OK = {"success": True}
+BATCH = "batch"  # the `msg_type` of the batch routes
+
+# Path -> message type: None for /api/track (type in the body), BATCH for the batch routes.
+INGEST_PATHS: dict[str, str | None] = {
+    "/v1/track": "track", "/v1/identify": "identify", "/v1/page": "page", "/v1/screen": "screen",
+    "/v1/group": "group", "/v1/alias": "alias",
+    # The short paths @segment/analytics-next posts to: `{apiHost}/` + the type's first letter.
+    "/v1/t": "track", "/v1/i": "identify", "/v1/p": "page", "/v1/s": "screen", "/v1/g": "group", "/v1/a": "alias",
+    "/api/track": None,
+    "/v1/batch": BATCH, "/v1/b": BATCH, "/v1/import": BATCH,
+}
+
+ReadBody = Callable[[int, int], Awaitable[bytes]]  # (cap, limit) -> body bytes, 413 past cap
+
+
+async def accept(svc: Services, msg_type: str | None, authorization: str | None, content_encoding: str | None,
+                 read_body: ReadBody) -> None:
+    """Returns once the request's messages are durable; raises the domain errors errors.py answers.
+    A key in the Basic header is checked before the body is read; without one the body must be
+    read to find its writeKey. The rate limit comes after auth (an unknown key is a 401, not a
+    bucket) and before validation's work."""
+    limit = svc.settings.max_batch_bytes if msg_type == BATCH else svc.settings.max_message_bytes
+    source = svc.ingest.header_source(authorization)
+    # The slack lets a gzip body of incompressible data, a little larger than its content, through;
+    # decode_body applies the exact limit to the decoded body.
+    raw = await read_body(limit + limit // 100 + 1024, limit)
+    body = decode_body(raw, content_encoding, limit)
+    source = source or svc.ingest.source(authorization, body)
+    if svc.rate_limit:
+        await svc.rate_limit.check(authorization, body)
+    if msg_type == BATCH:
+        prepared = svc.ingest.batch(body, source)
+    else:
+        prepared = svc.ingest.single(body, msg_type, source)
+    await svc.writer.submit(prepared)
 
 
 def _body_doc(model) -> dict:
@@ -31,77 +66,26 @@ def _body_doc(model) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
-async def _authenticated_body(request: Request, limit: int) -> tuple[str, object]:
-    """(source, decoded body). A key in the Basic header is checked before the body is read; without
-    one the body must be read to find its writeKey."""
-    svc = services(request)
-    authorization = request.headers.get("authorization")
-    source = svc.ingest.header_source(authorization)
-    body = decode_body(await _read(request, limit), request.headers.get("content-encoding"), limit)
-    source = source or svc.ingest.source(authorization, body)
-    if svc.rate_limit:  # after auth (an unknown key is a 401, not a bucket), before validation's work
-        await svc.rate_limit.check(authorization, body)
-    return source, body
-
-
-async def _read(request: Request, limit: int) -> bytes:
-    """The slack lets a gzip body of incompressible data, a little larger than its content, through;
-    decode_body applies the exact limit to the decoded body."""
-    return await read_capped(request, limit + limit // 100 + 1024, limit)
-
-
-async def _ingest_single(request: Request, msg_type: str | None) -> JSONBody:
-    svc = services(request)
-    source, body = await _authenticated_body(request, svc.settings.max_message_bytes)
-    prepared = svc.ingest.single(body, msg_type, source)
-    await svc.writer.submit(prepared)
-    return JSONBody(_OK)
-
-
-def _single_route(path: str, msg_type: str, model) -> None:
+def _route(path: str, msg_type: str | None, model, summary: str, name: str) -> None:
     async def endpoint(request: Request) -> JSONBody:
-        return await _ingest_single(request, msg_type)
+        await accept(services(request), msg_type, request.headers.get("authorization"),
+                     request.headers.get("content-encoding"), lambda cap, limit: read_capped(request, cap, limit))
+        return JSONBody(OK)
 
-    endpoint.__name__ = f"ingest_{msg_type}"
-    router.add_api_route(path, endpoint, methods=["POST"], summary=f"Segment {msg_type} call",
-                         openapi_extra=_body_doc(model))
-
-
-for _path, _type, _model in (
-    ("/v1/track", "track", TrackMessage),
-    ("/v1/identify", "identify", IdentifyMessage),
-    ("/v1/page", "page", PageMessage),
-    ("/v1/screen", "screen", ScreenMessage),
-    ("/v1/group", "group", GroupMessage),
-    ("/v1/alias", "alias", AliasMessage),
-    # The short paths @segment/analytics-next posts to: `{apiHost}/` + the type's first letter.
-    ("/v1/t", "track", TrackMessage),
-    ("/v1/i", "identify", IdentifyMessage),
-    ("/v1/p", "page", PageMessage),
-    ("/v1/s", "screen", ScreenMessage),
-    ("/v1/g", "group", GroupMessage),
-    ("/v1/a", "alias", AliasMessage),
-):
-    _single_route(_path, _type, _model)
+    endpoint.__name__ = name
+    router.add_api_route(path, endpoint, methods=["POST"], summary=summary, openapi_extra=_body_doc(model), name=name)
 
 
-@router.post("/api/track", summary="Any single message, its type given in the body",
-             openapi_extra=_body_doc(TrackMessage))
-async def ingest_typed(request: Request) -> JSONBody:
-    return await _ingest_single(request, None)
+_MODELS = {"track": TrackMessage, "identify": IdentifyMessage, "page": PageMessage, "screen": ScreenMessage,
+           "group": GroupMessage, "alias": AliasMessage, None: TrackMessage, BATCH: BatchRequest}
 
-
-async def _ingest_batch(request: Request) -> JSONBody:
-    svc = services(request)
-    source, body = await _authenticated_body(request, svc.settings.max_batch_bytes)
-    prepared = svc.ingest.batch(body, source)
-    await svc.writer.submit(prepared)
-    return JSONBody(_OK)
-
-
-router.add_api_route("/v1/batch", _ingest_batch, methods=["POST"], summary="Segment batch",
-                     openapi_extra=_body_doc(BatchRequest), name="ingest_batch")
-router.add_api_route("/v1/b", _ingest_batch, methods=["POST"], summary="Segment batch (analytics-next's path)",
-                     openapi_extra=_body_doc(BatchRequest), name="ingest_batch_short")
-router.add_api_route("/v1/import", _ingest_batch, methods=["POST"], summary="Segment import (as batch)",
-                     openapi_extra=_body_doc(BatchRequest), name="ingest_import")
+for _path, _type in INGEST_PATHS.items():
+    if _type is None:
+        _route(_path, None, TrackMessage, "Any single message, its type given in the body", "ingest_typed")
+    elif _type == BATCH:
+        short = {"/v1/b": ("Segment batch (analytics-next's path)", "ingest_batch_short"),
+                 "/v1/import": ("Segment import (as batch)", "ingest_import")}
+        summary, name = short.get(_path, ("Segment batch", "ingest_batch"))
+        _route(_path, BATCH, BatchRequest, summary, name)
+    else:
+        _route(_path, _type, _MODELS[_type], f"Segment {_type} call", f"ingest_{_type}")

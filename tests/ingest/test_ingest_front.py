@@ -1,0 +1,88 @@
+"""The ingest front (app/api/ingest_front.py) answers the ingest POSTs itself, and answers them
+exactly as the FastAPI routes do: same status, body and headers, for good and bad requests."""
+from __future__ import annotations
+
+import gzip
+
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+
+from app.api import ingest as ingest_routes
+from app.ingest.messages import FieldError
+from app.main import create_app
+from tests.helpers import basic, new_id
+from tests.ingest.support import message, read_event
+
+COMPARED_HEADERS = ("content-type", "www-authenticate", "retry-after", "access-control-allow-origin")
+
+
+def _requests() -> list[tuple[str, str, dict, bytes]]:
+    """(name, path, headers, body): a fresh messageId in each, so both apps store them anew."""
+    js = {"Content-Type": "application/json"}
+    track = lambda **f: orjson.dumps({**message("track"), **f})  # noqa: E731
+    return [
+        ("track", "/v1/track", {**basic(), **js}, track()),
+        ("short path", "/v1/t", {**basic(), **js}, track()),
+        ("typed", "/api/track", {**basic(), **js}, orjson.dumps({**message("identify"), "type": "identify"})),
+        ("batch", "/v1/batch", {**basic(), **js}, orjson.dumps({"batch": [{**message("page"), "type": "page"}]})),
+        ("writeKey in body", "/v1/track", js, track(writeKey="dev-web-key")),
+        ("gzip", "/v1/track", {**basic(), **js, "Content-Encoding": "gzip"}, gzip.compress(track())),
+        ("cors", "/v1/track", {**basic(), **js, "Origin": "https://shop.example"}, track()),
+        ("unknown key", "/v1/track", {**basic("no-such-key"), **js}, track()),
+        ("no key", "/v1/track", js, track()),
+        ("invalid json", "/v1/track", {**basic(), **js}, b"{not json"),
+        ("missing event", "/v1/track", {**basic(), **js}, orjson.dumps({"userId": "u", "messageId": new_id("m")})),
+        ("no ids", "/v1/identify", {**basic(), **js}, orjson.dumps({"traits": {"plan": "pro"}})),
+        ("bad gzip", "/v1/track", {**basic(), **js, "Content-Encoding": "gzip"}, b"not gzip"),
+        ("encoding", "/v1/track", {**basic(), **js, "Content-Encoding": "br"}, track()),
+        ("too big", "/v1/track", {**basic(), **js}, track(properties={"pad": "x" * 40_000})),
+        ("empty batch", "/v1/batch", {**basic(), **js}, orjson.dumps({"batch": []})),
+        ("bad item", "/v1/import", {**basic(), **js},
+         orjson.dumps({"batch": [{**message("track"), "type": "track"}, {"type": "track", "event": "x"}]})),
+    ]
+
+
+def _answers(settings, front: bool) -> dict[str, tuple[int, dict, dict]]:
+    app = create_app(settings.model_copy(update={"ingest_front": front}))
+    out = {}
+    with TestClient(app) as client:
+        for name, path, headers, body in _requests():
+            r = client.post(path, content=body, headers=headers)
+            out[name] = (r.status_code, r.json(), {h: r.headers.get(h) for h in COMPARED_HEADERS})
+            assert r.headers.get("x-request-id"), name  # RequestContext still wraps the front
+    return out
+
+
+def test_the_front_answers_as_the_routes_do(clean_db, settings):
+    with_front, without = _answers(settings, True), _answers(settings, False)
+    assert with_front == without
+    statuses = {name: answer[0] for name, answer in with_front.items()}
+    assert statuses["track"] == statuses["batch"] == statuses["cors"] == 200
+    assert statuses["unknown key"] == 401 and statuses["too big"] == 413 and statuses["encoding"] == 415
+    assert with_front["cors"][2]["access-control-allow-origin"] == "*"
+
+
+def test_the_front_serves_the_ingest_paths_itself(clean_db, settings, monkeypatch):
+    """The routes' `accept` is swapped for one that refuses: with the front on, an ingest request
+    never reaches the routes, is stored, and its metrics carry the route's path as usual."""
+    async def refuse(*args, **kwargs):
+        raise FieldError("route", "the FastAPI route served this request", 418)
+
+    monkeypatch.setattr(ingest_routes, "accept", refuse)
+    for front, expected in ((True, 200), (False, 418)):
+        app = create_app(settings.model_copy(update={"ingest_front": front}))
+        with TestClient(app) as client:
+            msg = message("track")
+            r = client.post("/v1/track", json=msg, headers=basic())
+            assert r.status_code == expected, r.text
+            if front:
+                assert read_event(client, msg["messageId"])["profileId"]
+                metrics = client.get("/metrics").text
+                assert 'route="/v1/track",status="200"' in metrics
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+def test_other_methods_on_ingest_paths_still_reach_the_framework(client, method):
+    r = client.request(method, "/v1/track", headers=basic())
+    assert r.status_code == 405
