@@ -124,3 +124,100 @@ def test_requests_in_flight_that_time_out_together_log_one_warning():
     warnings = [line for line in map(orjson.loads, out.getvalue().splitlines()) if line["logger"] == "cdp.ratelimit"]
     assert len(warnings) == 1
     assert "did not answer in time" in warnings[0]["msg"]
+
+
+def _on_own_thread(coro_fn) -> None:
+    """asyncio.run on a thread of its own (a browser test may leave a loop on this one); re-raises."""
+    import asyncio
+    import threading
+
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(coro_fn())
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
+            failures.append(exc)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive() and not failures, failures
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _counting(limiter: IngestRateLimit) -> list[int]:
+    """Counts the limiter's calls to Redis."""
+    calls: list[int] = []
+    take = limiter._take
+
+    async def counted(**kwargs):
+        calls.append(1)
+        return await take(**kwargs)
+
+    limiter._take = counted
+    return calls
+
+
+def test_a_lease_serves_the_next_requests_of_the_key_without_asking_redis(settings):
+    key = {"writeKey": new_id("rl-lease"), "type": "track"}
+    seen: dict = {}
+
+    async def checks() -> None:
+        clock = _Clock()
+        limiter = IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500, clock=clock)
+        calls = _counting(limiter)
+        assert limiter.lease_tokens == 5  # a twentieth of a second at 100/s; 2% of the burst is 10
+        for _ in range(6):  # the first asks Redis and leases 5 more
+            await limiter.check(None, key)
+        seen["after_six"] = len(calls)
+        await limiter.check(None, key)  # lease spent: Redis again
+        seen["after_seven"] = len(calls)
+        await limiter.check(None, key)  # from the new lease...
+        clock.now += 1.0  # ...which is dropped once LEASE_SECONDS have passed
+        await limiter.check(None, key)
+        seen["after_expiry"] = len(calls)
+        await limiter.close()
+
+    _on_own_thread(checks)
+    assert seen == {"after_six": 1, "after_seven": 2, "after_expiry": 3}
+
+
+def test_small_limits_lease_nothing_and_ask_redis_every_time(settings):
+    limiter = IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 10, 100)
+    assert limiter.lease_tokens == 0  # half a token per twentieth of a second rounds down
+
+
+def test_leases_never_let_processes_pass_more_than_the_bucket(settings):
+    """Two limiters (two API processes) on one key: leased tokens come out of the shared bucket, so
+    together they pass at most the burst plus what refilled meanwhile, and lose at most a lease each."""
+    key = {"writeKey": new_id("rl-shared"), "type": "track"}
+    result: dict = {}
+
+    async def run() -> None:
+        limiters = [IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500) for _ in range(2)]
+        passed, refused = 0, [0, 0]
+        started = time.monotonic()
+        while min(refused) == 0:
+            for n, limiter in enumerate(limiters):
+                try:
+                    await limiter.check(None, key)
+                    passed += 1
+                except Exception as exc:  # noqa: BLE001 - only RateLimited is expected
+                    assert type(exc).__name__ == "RateLimited", exc
+                    refused[n] += 1
+        result.update(passed=passed, seconds=time.monotonic() - started, lease=limiters[0].lease_tokens)
+        for limiter in limiters:
+            await limiter.close()
+
+    _on_own_thread(run)
+    refilled = 100 * result["seconds"]
+    assert result["passed"] <= 500 + refilled + 1
+    assert result["passed"] >= 500 - 2 * result["lease"]
