@@ -224,26 +224,17 @@ def main() -> None:
     store = IdentityStore(driver, settings.neo4j_database, rules)
     service = IngestService(settings, Keyring(settings), rules)
     pop = Population(people=50_000, seed=1, tag="c")
-    store.ingest(service.batch({"batch": [pop.message() for _ in range(500)]}, "web"))  # warm-up
+    for _ in range(5):  # warm-up: a new Neo4j compiles its hot paths during the first groups
+        store.ingest(service.batch({"batch": [pop.message() for _ in range(1000)]}, "web"))
 
-    print(f"0/4 this machine's floors: a bare durable write at {args.rate} rows/s, plain event inserts")
-    asyncio.run(durable_write_floor(driver, settings.neo4j_database, args.rate, 2, settings.group_commit_writers))
-    floor = asyncio.run(durable_write_floor(driver, settings.neo4j_database, args.rate, args.seconds,
-                                            settings.group_commit_writers))
-    raw_groups = [[{**m.event, "identifier": f"bench-floor:{m.identifiers[0].key}"}
-                   for m in service.batch({"batch": [pop.message() for _ in range(1000)]}, "web")] for _ in range(30)]
-    floor["raw_event_insert_events_per_s"] = round(raw_event_insert(driver, settings.neo4j_database, raw_groups))
-    print(f"  durable write: p50 {floor['p50_ms']} ms  p99 {floor['p99_ms']} ms   "
-          f"plain event inserts: {floor['raw_event_insert_events_per_s']:,} events/s")
-
-    print("1/4 raw UNWIND ceiling: prepared groups of 1,000 written straight through the store")
+    print("1/5 raw UNWIND ceiling: prepared groups of 1,000 written straight through the store")
     ceil = ceiling(store, service, pop, events=60_000, batch=settings.group_commit_max_messages // 2)
     print(f"  ceiling: {ceil:,.0f} events/s")
 
     port = free_port()
     api = start_api(settings, port)
     try:
-        print(f"2/4 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s")
+        print(f"2/5 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s")
         pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
         cpu = CpuUse(pids)
         batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100, cpu))
@@ -252,7 +243,7 @@ def main() -> None:
         batch["api_cpu_us_per_event"] = round(cpu.cores["api"] * 1e6 / batch["events_per_s"])
         print(f"  {batch['events_per_s']:,} events/s = {batch['share_of_ceiling']:.0%} of the ceiling")
         print(f"  cores used: {_cores(cpu.cores)}; API CPU per event {batch['api_cpu_us_per_event']} us")
-        print(f"3/4 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s after a 3 s warm-up at that rate")
+        print(f"3/5 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s after a 3 s warm-up at that rate")
         asyncio.run(track_latency(port, Population(50_000, 4, "w"), args.rate, 3))  # plans and pools warm
         cpu = CpuUse(pids)
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
@@ -264,7 +255,17 @@ def main() -> None:
         api.terminate()
         api.wait(30)
 
-    print(f"4/4 merge time: 10-event profile vs {args.merge_events:,}-event profile (median of 5)")
+    print(f"4/5 this machine's floors: a bare durable write at {args.rate} rows/s, plain event inserts")
+    asyncio.run(durable_write_floor(driver, settings.neo4j_database, args.rate, 2, settings.group_commit_writers))
+    floor = asyncio.run(durable_write_floor(driver, settings.neo4j_database, args.rate, args.seconds,
+                                            settings.group_commit_writers))
+    raw_groups = [[{**m.event, "identifier": f"bench-floor:{m.identifiers[0].key}"}
+                   for m in service.batch({"batch": [pop.message() for _ in range(1000)]}, "web")] for _ in range(30)]
+    floor["raw_event_insert_events_per_s"] = round(raw_event_insert(driver, settings.neo4j_database, raw_groups))
+    print(f"  durable write: p50 {floor['p50_ms']} ms  p99 {floor['p99_ms']} ms   "
+          f"plain event inserts: {floor['raw_event_insert_events_per_s']:,} events/s")
+
+    print(f"5/5 merge time: 10-event profile vs {args.merge_events:,}-event profile (median of 5)")
     merged = merge_times(store, service, (10, args.merge_events), 5)
     small, large = merged[10], merged[args.merge_events]
     ratio = large / small
