@@ -4,6 +4,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response
 
 from app import metrics
 from app.auth import Unauthorized
@@ -77,6 +79,12 @@ def install(app: FastAPI) -> None:
         reason = "the database is unavailable; retry later"
         return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
                               status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, exc: ClientDisconnect):
+        # The client hung up while sending its body: nothing was stored and nobody reads the answer.
+        # 499 (nginx's "client closed request") keeps these out of the 5xx counts.
+        return Response(status_code=499)
 
     @app.exception_handler(WriterClosed)
     async def _closed(_: Request, exc: WriterClosed):

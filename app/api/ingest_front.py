@@ -9,7 +9,7 @@ RequestContext (request id, access log, metrics) and CORS (the browser snippet's
 """
 from __future__ import annotations
 
-from starlette.requests import ClientDisconnect, Request
+from starlette.requests import Request
 
 from app.api.body import read_capped_asgi
 from app.api.ingest import INGEST_PATHS, OK, accept, router
@@ -28,23 +28,21 @@ class IngestFront:
         self._routes = {r.path: r for r in router.routes if "POST" in getattr(r, "methods", ())}
 
     async def __call__(self, scope, receive, send):
-        path = scope.get("path", "") if scope["type"] == "http" else ""
+        path = _route_path(scope) if scope["type"] == "http" else ""
         if path not in INGEST_PATHS or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         api = scope["app"]
         scope["route"] = self._routes.get(path)
         authorization = content_encoding = None
-        for name, value in scope["headers"]:
-            if name == b"authorization":
+        for name, value in scope["headers"]:  # the first of a repeated header, as Request.headers.get
+            if name == b"authorization" and authorization is None:
                 authorization = value.decode("latin-1")
-            elif name == b"content-encoding":
+            elif name == b"content-encoding" and content_encoding is None:
                 content_encoding = value.decode("latin-1")
         try:
             await accept(api.state.services, INGEST_PATHS[path], authorization, content_encoding,
                          lambda cap, limit: read_capped_asgi(receive, cap, limit))
-        except ClientDisconnect:
-            return  # nobody is left to answer
         except Exception as exc:  # noqa: BLE001 - answered by the app's handler for it, else re-raised
             handler = _handler_for(api, exc)
             if handler is None:
@@ -55,6 +53,12 @@ class IngestFront:
         # Fresh dicts: servers and outer middleware may add to a message's headers.
         await send({**_OK_START, "headers": list(_OK_START["headers"])})
         await send(dict(_OK_BODY_MESSAGE))
+
+
+def _route_path(scope) -> str:
+    """The path the router matches: without the app's root_path, which servers put in front of it."""
+    path, root = scope.get("path", ""), scope.get("root_path", "")
+    return path[len(root):] if root and path.startswith(root) else path
 
 
 def _handler_for(api, exc: Exception):

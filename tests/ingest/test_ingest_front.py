@@ -86,3 +86,52 @@ def test_the_front_serves_the_ingest_paths_itself(clean_db, settings, monkeypatc
 def test_other_methods_on_ingest_paths_still_reach_the_framework(client, method):
     r = client.request(method, "/v1/track", headers=basic())
     assert r.status_code == 405
+
+
+def test_a_repeated_header_counts_once_the_first_in_both_paths(clean_db, settings):
+    """With two Authorization headers the first one decides, in the front as in the routes."""
+    good, bad = basic()["Authorization"], basic("no-such-key")["Authorization"]
+    for front in (True, False):
+        app = create_app(settings.model_copy(update={"ingest_front": front}))
+        with TestClient(app) as client:
+            for first, second, expected in ((good, bad, 200), (bad, good, 401)):
+                headers = [("authorization", first), ("authorization", second), ("content-type", "application/json")]
+                r = client.post("/v1/track", content=orjson.dumps(message("track")), headers=headers)
+                assert r.status_code == expected, (front, r.text)
+
+
+def test_behind_a_root_path_the_front_still_serves(clean_db, settings, monkeypatch):
+    async def refuse(*args, **kwargs):
+        raise FieldError("route", "the FastAPI route served this request", 418)
+
+    monkeypatch.setattr(ingest_routes, "accept", refuse)
+    with TestClient(create_app(settings), root_path="/cdp") as client:
+        msg = message("track")
+        assert client.post("/v1/track", json=msg, headers=basic()).status_code == 200
+        assert read_event(client, msg["messageId"])["profileId"]
+
+
+def test_a_client_that_hangs_up_mid_body_is_a_499_in_both_paths(clean_db, settings):
+    """Nothing is stored, no 500 is counted: the access log and metrics say 499."""
+    for front in (True, False):
+        app = create_app(settings.model_copy(update={"ingest_front": front}))
+        with TestClient(app) as client:
+            sent: list[dict] = []
+            messages = iter([{"type": "http.request", "body": b'{"userId": "u', "more_body": True},
+                             {"type": "http.disconnect"}])
+
+            async def receive():
+                return next(messages)
+
+            async def send(message):
+                sent.append(message)
+
+            scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                     "scheme": "http", "path": "/v1/track", "raw_path": b"/v1/track", "root_path": "",
+                     "query_string": b"", "server": ("testserver", 80), "client": ("127.0.0.1", 1),
+                     "headers": [(b"authorization", basic()["Authorization"].encode()),
+                                 (b"content-type", b"application/json")]}
+            client.portal.call(app, scope, receive, send)
+            starts = [m for m in sent if m["type"] == "http.response.start"]
+            assert [m["status"] for m in starts] == [499], front
+            assert 'route="/v1/track",status="499"' in client.get("/metrics").text
