@@ -2,12 +2,13 @@
 costs 100), shared by every API process. Over the limit: 429 with Retry-After, which the Segment
 and RudderStack SDKs honour by backing off and retrying.
 
-A process takes a few tokens ahead when the bucket has them (a lease, at most 2% of the burst and
-a twentieth of a second's worth) and serves the next requests of that key from it without asking
-Redis: at 500 requests/s the Redis call per request was a fifth of the API's CPU. Leased tokens
-come out of the shared bucket, so no process can pass more than the limit; tokens a lease does not
-use within LEASE_SECONDS are dropped, which errs on the strict side by at most a lease per process.
-With a small limit the lease is zero and every request asks Redis."""
+A busy key is served from leases: when a process asks Redis it also takes, if the bucket has them,
+as many tokens ahead as the key used in this process over the last LEASE_SECONDS (at most 2% of the
+burst and a twentieth of a second of the rate), and the key's next requests spend those without a
+Redis call. At 500 requests/s the call per request was a fifth of the API's CPU. Leased tokens come
+out of the shared bucket, so processes together never pass more than the limit; a lease unused
+after LEASE_SECONDS is dropped, so the limit errs strict by at most a process's own recent demand.
+A quiet key leases nothing, and with a small limit every request asks Redis."""
 from __future__ import annotations
 
 import hashlib
@@ -53,8 +54,34 @@ redis.call('PEXPIRE', KEYS[1], math.ceil(burst * 1000 / rate) + 1000)
 return {wait, extra}
 """
 
-# How long leased tokens stay usable; unused ones are dropped after it.
-LEASE_SECONDS = 1.0
+# The window a lease is sized from (the key's demand in this process) and how long it stays usable.
+LEASE_SECONDS = 0.25
+
+
+class _Lease:
+    """One process's tokens ahead for one bucket, and the key's recent demand in this process."""
+
+    __slots__ = ("tokens", "until", "window_start", "used", "previous", "leasing")
+
+    def __init__(self, now: float):
+        self.leasing = False  # a call asking for tokens ahead is in flight: others ask for their cost only
+        self.tokens = 0
+        self.until = now
+        self.window_start = now
+        self.used = 0  # messages passed in the current window
+        self.previous = 0  # ... and in the window before it
+
+    def demand(self, now: float) -> int:
+        """Messages this key passed here over about the last LEASE_SECONDS."""
+        if now - self.window_start >= LEASE_SECONDS:
+            self.previous = self.used if now - self.window_start < 2 * LEASE_SECONDS else 0
+            self.used, self.window_start = 0, now
+        return max(self.previous, self.used)
+
+    def held(self, now: float) -> int:
+        if now >= self.until:
+            self.tokens = 0
+        return self.tokens
 
 
 class RateLimited(Exception):
@@ -93,7 +120,7 @@ class IngestRateLimit:
         self._clock = clock
         self._take = client.register_script(_TAKE)
         self._skip_until = 0.0
-        self._leases: dict[str, tuple[float, float]] = {}  # bucket -> (tokens left, usable until)
+        self._leases: dict[str, _Lease] = {}  # one per write key this process has seen
 
     @classmethod
     def from_settings(cls, settings: Settings) -> IngestRateLimit | None:
@@ -115,11 +142,44 @@ class IngestRateLimit:
         key = write_key_of(authorization, body)
         bucket = _bucket_of(key)
         cost = min(message_count(body), self.burst)
-        if self._from_lease(bucket, cost):
+        now = self._clock()
+        lease = self._leases.get(bucket)
+        if lease is None:
+            lease = self._leases[bucket] = _Lease(now)
+        ahead = 0 if lease.leasing else min(self.lease_tokens, lease.demand(now))
+        held = lease.held(now)
+        if held >= cost:
+            lease.tokens -= cost
+            lease.used += cost
             return
+        # Spend what is held and ask Redis for the rest (plus a lease). The held tokens are taken off
+        # the lease before the call, so requests running meanwhile cannot spend them twice.
+        lease.tokens = 0
+        if ahead:
+            lease.leasing = True
         try:
-            wait_ms, extra = map(int, await self._take(keys=[bucket], args=[self.per_second, self.burst, cost,
-                                                                         self.lease_tokens]))
+            answer = await self._ask(key, bucket, cost - held, ahead)
+        finally:
+            if ahead:
+                lease.leasing = False
+        if answer is None:
+            return  # Redis away: fail open
+        wait_ms, extra = answer
+        now = self._clock()
+        if wait_ms > 0:
+            if now < lease.until:  # refused: the held tokens go back for a smaller request
+                lease.tokens = min(self.lease_tokens, lease.tokens + held)
+            raise RateLimited(wait_ms / 1000, self.per_second)
+        lease.used += cost
+        if extra:  # only one request at a time asks ahead, so nothing is held now; capped all the same
+            lease.tokens = min(self.lease_tokens, lease.held(now) + extra)
+            lease.until = now + LEASE_SECONDS
+
+    async def _ask(self, key: str, bucket: str, need: int, ahead: int) -> tuple[int, int] | None:
+        """(ms to wait, tokens leased) from Redis; None when Redis cannot answer."""
+        try:
+            wait_ms, extra = await self._take(keys=[bucket], args=[self.per_second, self.burst, need, ahead])
+            return int(wait_ms), int(extra)
         except (redis.RedisError, OSError) as exc:
             # Fail open: a Redis blink must not stop ingest, which needs only Neo4j. The limit is
             # off until Redis answers again; one warning per skip window, not one per request, even
@@ -127,32 +187,14 @@ class IngestRateLimit:
             # process sees with Redis up, so the line says which it was.
             now = self._clock()
             if now < self._skip_until:
-                return
+                return None
             self._skip_until = now + self.skip_seconds
             timed_out = isinstance(exc, (redis.TimeoutError, TimeoutError)) or "No connection available" in str(exc)
             log.warning("rate limit unavailable (Redis %s); ingest continues unlimited",
                         "did not answer in time" if timed_out else "unreachable",
                         extra={"fields": {"key": key, "error": type(exc).__name__,
                                           "retry_in_seconds": self.skip_seconds}})
-            return
-        if wait_ms > 0:
-            raise RateLimited(wait_ms / 1000, self.per_second)
-        if extra:  # requests that asked Redis together each bring a lease back: they add up
-            now = self._clock()
-            held, until = self._leases.get(bucket, (0, now))
-            self._leases[bucket] = (extra + (held if until > now else 0), now + LEASE_SECONDS)
-
-    def _from_lease(self, bucket: str, cost: int) -> bool:
-        """Takes `cost` from this process's lease on the bucket if it holds that many, in time."""
-        lease = self._leases.get(bucket)
-        if lease is None:
-            return False
-        tokens, until = lease
-        if self._clock() >= until or tokens < cost:
-            del self._leases[bucket]  # spent or stale: the next call to Redis may lease afresh
-            return False
-        self._leases[bucket] = (tokens - cost, until)
-        return True
+            return None
 
     async def close(self) -> None:
         await self.client.aclose()

@@ -153,41 +153,68 @@ class _Clock:
         return self.now
 
 
-def _counting(limiter: IngestRateLimit) -> list[int]:
-    """Counts the limiter's calls to Redis."""
-    calls: list[int] = []
+def _counting(limiter: IngestRateLimit) -> list[tuple[int, int]]:
+    """Records the limiter's calls to Redis: (tokens asked for beyond the cost, tokens given ahead)."""
+    calls: list[tuple[int, int]] = []
     take = limiter._take
 
     async def counted(**kwargs):
-        calls.append(1)
-        return await take(**kwargs)
+        wait_ms, extra = await take(**kwargs)
+        calls.append((int(kwargs["args"][3]), int(extra)))
+        return wait_ms, extra
 
     limiter._take = counted
     return calls
 
 
-def test_a_lease_serves_the_next_requests_of_the_key_without_asking_redis(settings):
-    key = {"writeKey": new_id("rl-lease"), "type": "track"}
+def test_a_busy_key_is_served_mostly_from_leases(settings):
+    """Requests of one key in quick succession: after the first few, most are served from tokens the
+    process leased with an earlier call, as many as the key's recent demand (at most the lease size)."""
+    key = {"writeKey": new_id("rl-busy"), "type": "track"}
     seen: dict = {}
 
     async def checks() -> None:
         clock = _Clock()
         limiter = IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500, clock=clock)
         calls = _counting(limiter)
-        assert limiter.lease_tokens == 5  # a twentieth of a second at 100/s; 2% of the burst is 10
-        for _ in range(6):  # the first asks Redis and leases 5 more
+        seen["lease_tokens"] = limiter.lease_tokens
+        for _ in range(40):
             await limiter.check(None, key)
-        seen["after_six"] = len(calls)
-        await limiter.check(None, key)  # lease spent: Redis again
-        seen["after_seven"] = len(calls)
-        await limiter.check(None, key)  # from the new lease...
-        clock.now += 1.0  # ...which is dropped once LEASE_SECONDS have passed
-        await limiter.check(None, key)
-        seen["after_expiry"] = len(calls)
+            clock.now += 0.001
+        seen["calls"] = list(calls)
         await limiter.close()
 
     _on_own_thread(checks)
-    assert seen == {"after_six": 1, "after_seven": 2, "after_expiry": 3}
+    assert seen["lease_tokens"] == 5  # a twentieth of a second at 100/s; 2% of the burst would be 10
+    calls = seen["calls"]
+    assert calls[0] == (0, 0)  # no demand seen yet: nothing ahead
+    assert max(extra for _, extra in calls) == 5  # then leases grow with demand, up to the lease size
+    assert len(calls) <= 40 // 6 + 3  # once full, one call serves six requests
+
+
+def test_a_quiet_key_takes_nothing_ahead_and_a_lease_expires(settings):
+    key = {"writeKey": new_id("rl-quiet"), "type": "track"}
+    seen: dict = {}
+
+    async def checks() -> None:
+        clock = _Clock()
+        limiter = IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500, clock=clock)
+        calls = _counting(limiter)
+        for _ in range(3):  # one request a second: no demand to lease for
+            await limiter.check(None, key)
+            clock.now += 1.0
+        seen["quiet"] = list(calls)
+        for _ in range(4):  # a burst builds a lease...
+            await limiter.check(None, key)
+        before = len(calls)
+        clock.now += 0.3  # ...which is dropped once LEASE_SECONDS have passed
+        await limiter.check(None, key)
+        seen["after_expiry"] = len(calls) - before
+        await limiter.close()
+
+    _on_own_thread(checks)
+    assert seen["quiet"] == [(0, 0)] * 3
+    assert seen["after_expiry"] == 1
 
 
 def test_small_limits_lease_nothing_and_ask_redis_every_time(settings):
@@ -196,24 +223,31 @@ def test_small_limits_lease_nothing_and_ask_redis_every_time(settings):
 
 
 def test_leases_never_let_processes_pass_more_than_the_bucket(settings):
-    """Two limiters (two API processes) on one key: leased tokens come out of the shared bucket, so
-    together they pass at most the burst plus what refilled meanwhile, and lose at most a lease each."""
+    """Two limiters (two API processes) on one key, each with requests in flight together: leased
+    tokens come out of the shared bucket, so together they pass at most the burst plus what refilled
+    meanwhile, and no more than a lease each is lost to leases."""
+    import asyncio
+
     key = {"writeKey": new_id("rl-shared"), "type": "track"}
     result: dict = {}
 
     async def run() -> None:
         limiters = [IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500) for _ in range(2)]
-        passed, refused = 0, [0, 0]
+        outcomes: list[bool] = []
+
+        async def one(limiter: IngestRateLimit) -> None:
+            try:
+                await limiter.check(None, key)
+                outcomes.append(True)
+            except Exception as exc:  # noqa: BLE001 - only RateLimited is expected
+                assert type(exc).__name__ == "RateLimited", exc
+                outcomes.append(False)
+
         started = time.monotonic()
-        while min(refused) == 0:
-            for n, limiter in enumerate(limiters):
-                try:
-                    await limiter.check(None, key)
-                    passed += 1
-                except Exception as exc:  # noqa: BLE001 - only RateLimited is expected
-                    assert type(exc).__name__ == "RateLimited", exc
-                    refused[n] += 1
-        result.update(passed=passed, seconds=time.monotonic() - started, lease=limiters[0].lease_tokens)
+        while outcomes.count(False) < 20:
+            await asyncio.gather(*[one(limiters[n % 2]) for n in range(10)])
+        result.update(passed=outcomes.count(True), seconds=time.monotonic() - started,
+                      lease=limiters[0].lease_tokens)
         for limiter in limiters:
             await limiter.close()
 
