@@ -91,7 +91,6 @@ def test_requests_in_flight_that_time_out_together_log_one_warning():
     # Redis looks like. Every check in flight times out at about the same moment.
     import asyncio
     import socket
-    import threading
 
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
@@ -104,23 +103,11 @@ def test_requests_in_flight_that_time_out_together_log_one_warning():
         await asyncio.gather(*[limiter.check(None, {"writeKey": "k", "type": "track"}) for _ in range(5)])
         await limiter.close()
 
-    # On a thread of its own: other tests (the browser's) may leave a loop running on this one.
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(checks())  # all five pass: fail open
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
-            failures.append(exc)
-
     try:
         with captured_logs() as out:
-            worker = threading.Thread(target=run)
-            worker.start()
-            worker.join(30)
+            _on_own_thread(checks)  # all five pass: fail open
     finally:
         silent.close()
-    assert not worker.is_alive() and not failures, failures
     warnings = [line for line in map(orjson.loads, out.getvalue().splitlines()) if line["logger"] == "cdp.ratelimit"]
     assert len(warnings) == 1
     assert "did not answer in time" in warnings[0]["msg"]
@@ -167,6 +154,13 @@ def _counting(limiter: IngestRateLimit) -> list[tuple[int, int]]:
     return calls
 
 
+def _clocked(settings) -> tuple[IngestRateLimit, _Clock, list[tuple[int, int]]]:
+    """A limiter at 100 messages/s, burst 500 (a lease of 5), on a clock the test moves, counting its Redis calls."""
+    clock = _Clock()
+    limiter = IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500, clock=clock)
+    return limiter, clock, _counting(limiter)
+
+
 def test_a_busy_key_is_served_mostly_from_leases(settings):
     """Requests of one key in quick succession: after the first few, most are served from tokens the
     process leased with an earlier call, as many as the key's recent demand (at most the lease size)."""
@@ -174,9 +168,7 @@ def test_a_busy_key_is_served_mostly_from_leases(settings):
     seen: dict = {}
 
     async def checks() -> None:
-        clock = _Clock()
-        limiter = IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500, clock=clock)
-        calls = _counting(limiter)
+        limiter, clock, calls = _clocked(settings)
         seen["lease_tokens"] = limiter.lease_tokens
         for _ in range(40):
             await limiter.check(None, key)
@@ -197,9 +189,7 @@ def test_a_quiet_key_takes_nothing_ahead_and_a_lease_expires(settings):
     seen: dict = {}
 
     async def checks() -> None:
-        clock = _Clock()
-        limiter = IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500, clock=clock)
-        calls = _counting(limiter)
+        limiter, clock, calls = _clocked(settings)
         for _ in range(3):  # one request a second: no demand to lease for
             await limiter.check(None, key)
             clock.now += 1.0
