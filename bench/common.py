@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from neo4j import GraphDatabase
+from neo4j import GraphDatabase, Query
 
 from app import db
 from app.settings import Settings
@@ -43,7 +43,9 @@ def fresh_graph(settings: Settings):
     driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
     driver.verify_connectivity()
     with driver.session() as s:
-        s.run(WIPE_GRAPH).consume()
+        # The last run's graph can take more than the server's 120 s transaction timeout to delete
+        # on a slow machine; the wipe's own timeout is longer.
+        s.run(Query(WIPE_GRAPH, timeout=1800)).consume()
     db.apply_schema(driver, settings.neo4j_database)
     return driver
 
