@@ -64,13 +64,13 @@ def install(app: FastAPI) -> None:
     async def _unauthorized(_: Request, exc: Unauthorized):
         metrics.REJECTED.labels("401").inc()
         return JSONBody({"success": False, "error": exc.reason, "field": "Authorization",
-                               **sdk_fields(401, "Authorization", exc.reason)}, status_code=401,
-                              headers={"WWW-Authenticate": f'{exc.scheme} realm="cdp"'})
+                         **sdk_fields(401, "Authorization", exc.reason)}, status_code=401,
+                        headers={"WWW-Authenticate": f'{exc.scheme} realm="cdp"'})
 
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound):
         return JSONBody({"success": False, "error": exc.reason, "field": exc.field,
-                               **sdk_fields(404, exc.field, exc.reason)}, status_code=404)
+                         **sdk_fields(404, exc.field, exc.reason)}, status_code=404)
 
     @app.exception_handler(ServiceUnavailable)
     @app.exception_handler(SessionExpired)
@@ -78,7 +78,7 @@ def install(app: FastAPI) -> None:
         metrics.REJECTED.labels("503").inc()
         reason = "the database is unavailable; retry later"
         return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
-                              status_code=503, headers={"Retry-After": "5"})
+                        status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_: Request, exc: ClientDisconnect):

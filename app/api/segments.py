@@ -42,7 +42,7 @@ class SegmentRequest(Definition):
 
 def _syntax_error(exc: FilterSyntaxError) -> JSONBody:
     return JSONBody({**error_body([exc]), "position": exc.position, "expected": exc.expected},
-                          status_code=400)
+                    status_code=400)
 
 
 async def _call(fn, *args):
