@@ -5,7 +5,7 @@ and RudderStack SDKs honour by backing off and retrying.
 A busy key is served from leases: when a process asks Redis it also takes, if the bucket has them,
 as many tokens ahead as the key used in this process over the last LEASE_SECONDS (at most 2% of the
 burst and a twentieth of a second of the rate), and the key's next requests spend those without a
-Redis call. At 500 requests/s the call per request was a fifth of the API's CPU. Leased tokens come
+Redis call: at 500 requests/s a call per request was a large share of the API's CPU. Leased tokens come
 out of the shared bucket, so processes together never pass more than the limit; a lease unused
 after LEASE_SECONDS is dropped, so the limit errs strict by at most a process's own recent demand.
 A quiet key leases nothing, and with a small limit every request asks Redis."""

@@ -90,8 +90,8 @@ class Settings(BaseSettings):
     # Group commit: how many messages one write transaction may carry.
     group_commit_max_messages: int = 2000
     # Concurrent group-commit writers: while one waits on Neo4j, others plan or write their groups.
-    # With two, a batch load left Neo4j and the API short of the two cores; four carried about a fifth
-    # more (bench/ingest.py batch phase, alternating runs). Each writer runs in the default thread pool.
+    # With two, a batch load left Neo4j and the API short of the two cores; four carried more
+    # (bench/ingest.py batch phase, alternating runs). Each writer runs in the default thread pool.
     group_commit_writers: int = 4
 
     # How often beat runs the identity invariant check.
