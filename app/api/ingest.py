@@ -6,12 +6,10 @@ with the same `accept` and error handlers, without the framework's per-request m
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from fastapi import APIRouter, Request
 
 from app.api.body import read_capped
-from app.api.deps import Services, services
+from app.api.deps import services
 from app.ingest.messages import (AliasMessage, BatchRequest, GroupMessage, IdentifyMessage,
                                  PageMessage, ScreenMessage, TrackMessage)
 from app.ingest.service import decode_body
@@ -27,26 +25,26 @@ INGEST_PATHS: dict[str, str | None] = {
     "/v1/track": "track", "/v1/identify": "identify", "/v1/page": "page", "/v1/screen": "screen",
     "/v1/group": "group", "/v1/alias": "alias",
     # The short paths @segment/analytics-next posts to: `{apiHost}/` + the type's first letter.
-    "/v1/t": "track", "/v1/i": "identify", "/v1/p": "page", "/v1/s": "screen", "/v1/g": "group", "/v1/a": "alias",
+    "/v1/t": "track", "/v1/i": "identify", "/v1/p": "page", "/v1/s": "screen", "/v1/g": "group",
+    "/v1/a": "alias",
     "/api/track": None,
     "/v1/batch": BATCH, "/v1/b": BATCH, "/v1/import": BATCH,
 }
 
-ReadBody = Callable[[int, int], Awaitable[bytes]]  # (cap, limit) -> body bytes, 413 past cap
 
-
-async def accept(svc: Services, msg_type: str | None, authorization: str | None, content_encoding: str | None,
-                 read_body: ReadBody) -> None:
+async def accept(request: Request, msg_type: str | None) -> None:
     """Returns once the request's messages are durable; raises the domain errors errors.py answers.
     A key in the Basic header is checked before the body is read; without one the body must be
     read to find its writeKey. The rate limit comes after auth (an unknown key is a 401, not a
     bucket) and before validation's work."""
+    svc = services(request)
+    authorization = request.headers.get("authorization")
     limit = svc.settings.max_batch_bytes if msg_type == BATCH else svc.settings.max_message_bytes
     source = svc.ingest.header_source(authorization)
     # The slack lets a gzip body of incompressible data, a little larger than its content, through;
     # decode_body applies the exact limit to the decoded body.
-    raw = await read_body(limit + limit // 100 + 1024, limit)
-    body = decode_body(raw, content_encoding, limit)
+    raw = await read_capped(request, limit + limit // 100 + 1024, limit)
+    body = decode_body(raw, request.headers.get("content-encoding"), limit)
     source = source or svc.ingest.source(authorization, body)
     if svc.rate_limit:
         await svc.rate_limit.check(authorization, body)
@@ -68,24 +66,22 @@ def _body_doc(model) -> dict:
 
 def _route(path: str, msg_type: str | None, model, summary: str, name: str) -> None:
     async def endpoint(request: Request) -> JSONBody:
-        await accept(services(request), msg_type, request.headers.get("authorization"),
-                     request.headers.get("content-encoding"), lambda cap, limit: read_capped(request, cap, limit))
+        await accept(request, msg_type)
         return JSONBody(OK)
 
     endpoint.__name__ = name
-    router.add_api_route(path, endpoint, methods=["POST"], summary=summary, openapi_extra=_body_doc(model), name=name)
+    router.add_api_route(path, endpoint, methods=["POST"], summary=summary, openapi_extra=_body_doc(model),
+                         name=name)
 
 
 _MODELS = {"track": TrackMessage, "identify": IdentifyMessage, "page": PageMessage, "screen": ScreenMessage,
            "group": GroupMessage, "alias": AliasMessage, None: TrackMessage, BATCH: BatchRequest}
+# (summary, route name) where the message type alone does not say it.
+_DOCS = {"/api/track": ("Any single message, its type given in the body", "ingest_typed"),
+         "/v1/batch": ("Segment batch", "ingest_batch"),
+         "/v1/b": ("Segment batch (analytics-next's path)", "ingest_batch_short"),
+         "/v1/import": ("Segment import (as batch)", "ingest_import")}
 
 for _path, _type in INGEST_PATHS.items():
-    if _type is None:
-        _route(_path, None, TrackMessage, "Any single message, its type given in the body", "ingest_typed")
-    elif _type == BATCH:
-        short = {"/v1/b": ("Segment batch (analytics-next's path)", "ingest_batch_short"),
-                 "/v1/import": ("Segment import (as batch)", "ingest_import")}
-        summary, name = short.get(_path, ("Segment batch", "ingest_batch"))
-        _route(_path, BATCH, BatchRequest, summary, name)
-    else:
-        _route(_path, _type, _MODELS[_type], f"Segment {_type} call", f"ingest_{_type}")
+    _summary, _name = _DOCS.get(_path, (f"Segment {_type} call", f"ingest_{_type}"))
+    _route(_path, _type, _MODELS[_type], _summary, _name)

@@ -3,21 +3,22 @@
 At 500 /v1/track requests/s the API process used more CPU than Neo4j, and a sampling profile
 showed much of each ingest request in the framework's own machinery (routing, request objects,
 dependency solving, exception middleware) around a call that needs none of it. This middleware
-answers the ingest paths itself with the routes' own `accept` and the app's own exception handlers, so the answers are
-the same; everything else (and any other method on these paths) passes through. It sits inside
+answers the ingest paths itself with the routes' own `accept` and the app's own exception
+handlers, so the answers are the same; everything else (and any other method on these paths)
+passes through. It sits inside
 RequestContext (request id, access log, metrics) and CORS (the browser snippet's headers).
 """
 from __future__ import annotations
 
 from starlette.requests import Request
 
-from app.api.body import read_capped_asgi
 from app.api.ingest import INGEST_PATHS, OK, accept, router
 from app.responses import JSONBody
 
 _OK_BODY = JSONBody(OK).body
 _OK_START = {"type": "http.response.start", "status": 200,
-             "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(_OK_BODY)).encode())]}
+             "headers": [(b"content-type", b"application/json"),
+                         (b"content-length", str(len(_OK_BODY)).encode())]}
 _OK_BODY_MESSAGE = {"type": "http.response.body", "body": _OK_BODY}
 
 
@@ -34,20 +35,14 @@ class IngestFront:
             return
         api = scope["app"]
         scope["route"] = self._routes.get(path)
-        authorization = content_encoding = None
-        for name, value in scope["headers"]:  # the first of a repeated header, as Request.headers.get
-            if name == b"authorization" and authorization is None:
-                authorization = value.decode("latin-1")
-            elif name == b"content-encoding" and content_encoding is None:
-                content_encoding = value.decode("latin-1")
+        request = Request(scope, receive)
         try:
-            await accept(api.state.services, INGEST_PATHS[path], authorization, content_encoding,
-                         lambda cap, limit: read_capped_asgi(receive, cap, limit))
+            await accept(request, INGEST_PATHS[path])
         except Exception as exc:  # noqa: BLE001 - answered by the app's handler for it, else re-raised
             handler = _handler_for(api, exc)
             if handler is None:
                 raise
-            response = await handler(Request(scope, receive), exc)
+            response = await handler(request, exc)
             await response(scope, receive, send)
             return
         # Fresh dicts: servers and outer middleware may add to a message's headers.
