@@ -138,7 +138,8 @@ async def batch_load(port: int, pop: Population, seconds: float, clients: int, s
             "clients": clients, "batch_size": size}
 
 
-async def track_latency(port: int, pop: Population, rate: int, seconds: float, cpu: CpuUse | None = None) -> dict:
+async def track_latency(port: int, pop: Population, rate: int, seconds: float,
+                        cpu: CpuUse | None = None) -> dict:
     """Open loop: one request every 1/rate s whatever the answers do; latency from send to answer."""
     total = int(rate * seconds)
     bodies = [orjson.dumps({**pop.message(), "type": "track", "event": "Clicked"}) for _ in range(total)]
@@ -237,7 +238,8 @@ def main() -> None:
         print(f"2/5 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s")
         pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
         cpu = CpuUse(pids)
-        batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100, cpu))
+        batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100,
+                                       cpu))
         batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
         batch["cpu_cores"] = cpu.cores
         batch["api_cpu_us_per_event"] = round(cpu.cores["api"] * 1e6 / batch["events_per_s"])
@@ -250,18 +252,19 @@ def main() -> None:
         track["cpu_cores"] = cpu.cores
         track["api_cpu_us_per_request"] = round(cpu.cores["api"] * 1e6 / track["achieved_rps"])
         print(f"  p50 {track['p50_ms']} ms  p95 {track['p95_ms']} ms  p99 {track['p99_ms']} ms  ({track['achieved_rps']} rps)")
-        print(f"  cores used: {_cores(cpu.cores)}; API CPU per request {track['api_cpu_us_per_request']} us")
+        print(f"  cores used: {_cores(cpu.cores)}; "
+              f"API CPU per request {track['api_cpu_us_per_request']} us")
     finally:
         api.terminate()
         api.wait(30)
 
     print(f"4/5 this machine's floors: a bare durable write at {args.rate} rows/s, plain event inserts")
-    asyncio.run(durable_write_floor(driver, settings.neo4j_database, args.rate, 2, settings.group_commit_writers))
-    floor = asyncio.run(durable_write_floor(driver, settings.neo4j_database, args.rate, args.seconds,
-                                            settings.group_commit_writers))
-    raw_groups = [[{**m.event, "identifier": f"bench-floor:{m.identifiers[0].key}"}
-                   for m in service.batch({"batch": [pop.message() for _ in range(1000)]}, "web")] for _ in range(30)]
-    floor["raw_event_insert_events_per_s"] = round(raw_event_insert(driver, settings.neo4j_database, raw_groups))
+    db_name = settings.neo4j_database
+    writers = (settings.group_commit_writers, settings.group_commit_max_messages)
+    asyncio.run(durable_write_floor(driver, db_name, args.rate, 2, *writers))  # warm-up
+    floor = asyncio.run(durable_write_floor(driver, db_name, args.rate, args.seconds, *writers))
+    groups = [service.batch({"batch": [pop.message() for _ in range(1000)]}, "web") for _ in range(30)]
+    floor["raw_event_insert_events_per_s"] = round(raw_event_insert(driver, db_name, groups))
     print(f"  durable write: p50 {floor['p50_ms']} ms  p99 {floor['p99_ms']} ms   "
           f"plain event inserts: {floor['raw_event_insert_events_per_s']:,} events/s")
 
