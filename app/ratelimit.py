@@ -5,8 +5,8 @@ and RudderStack SDKs honour by backing off and retrying.
 A busy key is served from leases: when a process asks Redis it also takes, if the bucket has them,
 as many tokens ahead as the key used in this process over the last LEASE_SECONDS (at most 2% of the
 burst and a twentieth of a second of the rate), and the key's next requests spend those without a
-Redis call: at 500 requests/s a call per request was a large share of the API's CPU. Leased tokens come
-out of the shared bucket, so processes together never pass more than the limit; a lease unused
+Redis call: at 500 requests/s a call per request was a large share of the API's CPU. Leased
+tokens come out of the shared bucket, so processes together never pass more than the limit; a lease unused
 after LEASE_SECONDS is dropped, so the limit errs strict by at most a process's own recent demand.
 A quiet key leases nothing, and with a small limit every request asks Redis."""
 from __future__ import annotations
@@ -137,12 +137,12 @@ class IngestRateLimit:
     async def check(self, authorization: str | None, body: Any) -> None:
         """Raises RateLimited when the key's bucket lacks the request's messages. A batch larger
         than the burst costs the whole burst, so it can pass once the bucket is full."""
-        if self._clock() < self._skip_until:
+        now = self._clock()
+        if now < self._skip_until:
             return
         key = write_key_of(authorization, body)
         bucket = _bucket_of(key)
         cost = min(message_count(body), self.burst)
-        now = self._clock()
         lease = self._leases.get(bucket)
         if lease is None:
             lease = self._leases[bucket] = _Lease(now)

@@ -9,7 +9,8 @@ def _json_200_schemas(spec: dict) -> dict[tuple[str, str], dict]:
     out = {}
     for path, operations in spec["paths"].items():
         for method, op in operations.items():
-            schema = op.get("responses", {}).get("200", {}).get("content", {}).get("application/json", {}).get("schema")
+            content = op.get("responses", {}).get("200", {}).get("content", {})
+            schema = content.get("application/json", {}).get("schema")
             if schema is not None:
                 out[(method, path)] = schema
     return out

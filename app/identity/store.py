@@ -105,9 +105,10 @@ class IdentityStore:
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
     # Four round trips per group: BEGIN (the driver waits for its answer), the snapshot (dedup,
     # suppression, locks and the state the planner reads), the combined write, the commit; one more
-    # for an alias's previousId, and one more when retried or erased messages are dropped. Every ingest statement takes its rows in one
-    # map parameter, `$batch`: Neo4j keys its plan cache on each top-level list parameter's size
-    # bucket, so separate lists made each new mix of group sizes a re-parse and re-plan.
+    # for an alias's previousId, and one more when retried or erased messages are dropped. Every
+    # ingest statement takes its rows in one map parameter, `$batch`: Neo4j keys its plan cache on
+    # each top-level list parameter's size bucket, so separate lists made each new mix of group
+    # sizes a re-parse and re-plan.
     def _ingest_tx(self, tx: ManagedTransaction, messages: list[PreparedMessage]) -> IngestResult:
         result = IngestResult()
         unique: dict[str, PreparedMessage] = {}
@@ -182,7 +183,8 @@ class IdentityStore:
         prev_user_keys = [f"{USER_ID}:{m.previous_id}" for m in fresh if m.previous_id is not None]
         known: set[str] = set()
         if prev_user_keys:
-            known = {r["key"] for r in tx.run(query("ingest/known_identifiers"), batch={"keys": prev_user_keys})}
+            rows = tx.run(query("ingest/known_identifiers"), batch={"keys": prev_user_keys})
+            known = {r["key"] for r in rows}
         planned = []
         for m in fresh:
             ids = list(m.identifiers)
@@ -264,5 +266,6 @@ class IdentityStore:
             if names:
                 step("ingest/register_trait_keys", traitNames=names, traitsSeenAt=max(t["ts"] for t in traits))
                 result.new_trait_names = names
-        step("ingest/create_events", events=[{"props": {**m.event, "identifier": plan.anchors[m.message_id]}} for m in fresh])
+        step("ingest/create_events",
+             events=[{"props": {**m.event, "identifier": plan.anchors[m.message_id]}} for m in fresh])
         tx.run(in_one_statement(tuple(steps)), batch=params).consume()

@@ -63,13 +63,18 @@ def test_the_front_answers_as_the_routes_do(clean_db, settings):
     assert with_front["cors"][2]["access-control-allow-origin"] == "*"
 
 
-def test_the_front_serves_the_ingest_paths_itself(clean_db, settings, monkeypatch):
-    """The routes' `accept` is swapped for one that refuses: with the front on, an ingest request
-    never reaches the routes, is stored, and its metrics carry the route's path as usual."""
+def _routes_refuse(monkeypatch) -> None:
+    """The FastAPI routes' `accept` answers 418: a request that gets a 200 was served by the front."""
     async def refuse(*args, **kwargs):
         raise FieldError("route", "the FastAPI route served this request", 418)
 
     monkeypatch.setattr(ingest_routes, "accept", refuse)
+
+
+def test_the_front_serves_the_ingest_paths_itself(clean_db, settings, monkeypatch):
+    """With the routes refusing, an ingest request through the front is stored, and its metrics
+    carry the route's path as usual."""
+    _routes_refuse(monkeypatch)
     for front, expected in ((True, 200), (False, 418)):
         app = create_app(settings.model_copy(update={"ingest_front": front}))
         with TestClient(app) as client:
@@ -95,16 +100,14 @@ def test_a_repeated_header_counts_once_the_first_in_both_paths(clean_db, setting
         app = create_app(settings.model_copy(update={"ingest_front": front}))
         with TestClient(app) as client:
             for first, second, expected in ((good, bad, 200), (bad, good, 401)):
-                headers = [("authorization", first), ("authorization", second), ("content-type", "application/json")]
+                headers = [("authorization", first), ("authorization", second),
+                           ("content-type", "application/json")]
                 r = client.post("/v1/track", content=orjson.dumps(message("track")), headers=headers)
                 assert r.status_code == expected, (front, r.text)
 
 
 def test_behind_a_root_path_the_front_still_serves(clean_db, settings, monkeypatch):
-    async def refuse(*args, **kwargs):
-        raise FieldError("route", "the FastAPI route served this request", 418)
-
-    monkeypatch.setattr(ingest_routes, "accept", refuse)
+    _routes_refuse(monkeypatch)
     with TestClient(create_app(settings), root_path="/cdp") as client:
         msg = message("track")
         assert client.post("/v1/track", json=msg, headers=basic()).status_code == 200

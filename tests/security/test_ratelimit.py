@@ -155,7 +155,8 @@ def _counting(limiter: IngestRateLimit) -> list[tuple[int, int]]:
 
 
 def _clocked(settings) -> tuple[IngestRateLimit, _Clock, list[tuple[int, int]]]:
-    """A limiter at 100 messages/s, burst 500 (a lease of 5), on a clock the test moves, counting its Redis calls."""
+    """A limiter at 100 messages/s, burst 500 (a lease of 5), on a clock the test moves, counting
+    its Redis calls."""
     clock = _Clock()
     limiter = IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500, clock=clock)
     return limiter, clock, _counting(limiter)
@@ -222,7 +223,8 @@ def test_leases_never_let_processes_pass_more_than_the_bucket(settings):
     result: dict = {}
 
     async def run() -> None:
-        limiters = [IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500) for _ in range(2)]
+        limiters = [IngestRateLimit(redis.asyncio.Redis.from_url(settings.redis_url), 100, 500)
+                    for _ in range(2)]
         outcomes: list[bool] = []
 
         async def one(limiter: IngestRateLimit) -> None:
