@@ -17,9 +17,11 @@ CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
 
 @lru_cache(maxsize=None)
 def query(name: str) -> str:
-    """The text of cypher/<name>.cypher."""
+    """The statement in cypher/<name>.cypher, without its comment lines: Neo4j tokenises the whole
+    text of every statement it runs (plan cache hit or not), and the comments are for readers."""
     path = CYPHER_DIR / f"{name}.cypher"
-    return path.read_text(encoding="utf-8")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return "\n".join(ln.rstrip() for ln in lines if ln.strip() and not ln.lstrip().startswith("//"))
 
 
 @lru_cache(maxsize=256)
