@@ -65,9 +65,18 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_seconds() -> float:
+    """CPU time the whole machine has spent busy so far, all cores (Linux /proc/stat): user, nice,
+    system, irq, softirq and steal; idle and iowait are not busy."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 class CpuUse:
-    """Cores each named process used between start() and stop(): where a 2-core machine's time
-    goes while a phase runs (1.0 = one core busy the whole time)."""
+    """Cores each named process used between start() and stop(), and the whole machine's busy
+    cores (`machine`): where a 2-core machine's time goes while a phase runs (1.0 = one core busy
+    the whole time)."""
 
     def __init__(self, pids: dict[str, int | None]):
         self.pids = {name: pid for name, pid in pids.items() if pid}
@@ -76,13 +85,19 @@ class CpuUse:
     def start(self) -> "CpuUse":
         self._t0 = time.perf_counter()
         self._cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._machine0 = machine_busy_seconds()
         return self
 
     def stop(self) -> dict[str, float]:
         elapsed = time.perf_counter() - self._t0
         self.cores = {name: round((cpu_seconds(pid) - self._cpu0[name]) / elapsed, 2)
                       for name, pid in self.pids.items()}
+        self.cores["machine"] = round((machine_busy_seconds() - self._machine0) / elapsed, 2)
         return self.cores
+
+    def us_per(self, units_per_second: float) -> dict[str, int]:
+        """CPU microseconds each process (and the machine) spent per unit of work (event, request)."""
+        return {name: round(cores * 1e6 / units_per_second) for name, cores in self.cores.items()}
 
 
 def reference_loop_ms() -> float:

@@ -22,7 +22,7 @@ from neo4j import Driver
 from app.identity.store import IngestResult
 from app.ingest.prepare import PreparedMessage
 from app.ingest.writer import GroupCommitWriter
-from bench.common import percentile
+from bench.common import CpuUse, percentile
 
 # A label and constraint of the floor's own, dropped afterwards; values only as parameters.
 FLOOR_CONSTRAINT = ("CREATE CONSTRAINT bench_floor_key IF NOT EXISTS "
@@ -89,15 +89,20 @@ async def durable_write_floor(driver: Driver, database: str, rate: int, seconds:
             "p99_ms": round(percentile(latencies, 99), 2)}
 
 
-def raw_event_insert(driver: Driver, database: str, groups: list[list[PreparedMessage]]) -> float:
+def raw_event_insert(driver: Driver, database: str, groups: list[list[PreparedMessage]],
+                     cpu: CpuUse) -> dict:
     """Events/s of plain event creates of the service's prepared events, each given an `identifier`
-    under a prefix of the floor's own, by which they are deleted afterwards."""
+    under a prefix of the floor's own, by which they are deleted afterwards; and the CPU each
+    process spent per event."""
     rows = [[{**m.event, "identifier": RAW_EVENT_PREFIX + m.identifiers[0].key} for m in g] for g in groups]
     try:
         started = time.perf_counter()
+        cpu.start()
         for group in rows:
             driver.execute_query(RAW_EVENT_INSERT, batch={"events": group}, database_=database)
-        return sum(len(g) for g in rows) / (time.perf_counter() - started)
+        cpu.stop()
+        rate = sum(len(g) for g in rows) / (time.perf_counter() - started)
+        return {"events_per_s": round(rate), "cpu_us_per_event": cpu.us_per(rate)}
     finally:
         with driver.session(database=database) as session:
             session.run(RAW_EVENT_CLEANUP, prefix=RAW_EVENT_PREFIX).consume()
