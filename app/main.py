@@ -1,6 +1,7 @@
 """App factory: routers, lifespan (driver, schema, group-commit writer), error handlers."""
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -63,6 +64,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await writer.start()
         app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,
                                       rules, rate_limit)
+        # Everything alive now (modules, schemas, the SDKs' classes: over 100,000 objects) lives as
+        # long as the process. Frozen, the cyclic collector stops rescanning it; unfrozen, every full
+        # collection rescanned all of it and paused every request in flight.
+        gc.collect()
+        gc.freeze()
         log.info("started", extra={"fields": {"neo4j": settings.neo4j_uri}})
         try:
             yield
