@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 from neo4j import GraphDatabase, Query
@@ -50,13 +52,35 @@ def fresh_graph(settings: Settings):
     return driver
 
 
+def _instance_dir(instance: str) -> Path:
+    cache = Path(os.environ.get("CDP_CACHE_DIR", Path.home() / ".cache" / "cdp"))
+    return cache / "neo4j-instances" / instance
+
+
 def neo4j_pid(instance: str) -> int | None:
     """The pid of a Neo4j instance started by scripts/neo4j.sh, from its pid file."""
-    cache = Path(os.environ.get("CDP_CACHE_DIR", Path.home() / ".cache" / "cdp"))
     try:
-        return int((cache / "neo4j-instances" / instance / "run" / "neo4j.pid").read_text().strip())
+        return int((_instance_dir(instance) / "run" / "neo4j.pid").read_text().strip())
     except (OSError, ValueError):
         return None
+
+
+# A pause line of the GC log scripts/neo4j.sh has the JVM write, e.g.
+# [2026-11-30T14:40:31.778+0000][2293.638s][info][gc          ] GC(1478) Pause Remark 136M->135M(1024M) 83.420ms
+_GC_PAUSE = re.compile(r"^\[(\S+?)\]\[[^]]*\]\[info\]\[gc\s*\] GC\(\d+\) Pause .* ([\d.]+)ms$")
+
+
+def neo4j_gc_pauses(instance: str, since: datetime, until: datetime) -> dict:
+    """Stop-the-world pauses of a Neo4j instance's JVM between two moments, from its GC log (and
+    the log's rotated files): every request in flight waits out each of them."""
+    pauses = []
+    for path in sorted((_instance_dir(instance) / "logs").glob("gc.log*")):
+        for line in path.read_text(errors="replace").splitlines():
+            m = _GC_PAUSE.match(line)
+            if m and since <= datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z") <= until:
+                pauses.append(float(m.group(2)))
+    return {"count": len(pauses), "total_ms": round(sum(pauses)),
+            "longest_ms": round(max(pauses, default=0.0), 1)}
 
 
 def cpu_seconds(pid: int) -> float:

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -35,6 +36,7 @@ from bench.common import (
     CpuUse,
     bench_settings,
     fresh_graph,
+    neo4j_gc_pauses,
     neo4j_pid,
     percentile,
     start_neo4j,
@@ -208,6 +210,10 @@ def _cores(cores: dict[str, float]) -> str:
     return ", ".join(f"{name} {used:.2f}" for name, used in cores.items()) + f" (of {os.cpu_count()})"
 
 
+def _pauses(p: dict) -> str:
+    return f"{p['count']} times, {p['total_ms']:,} ms in all, the longest {p['longest_ms']} ms"
+
+
 def _us(per: dict[str, int]) -> str:
     return ", ".join(f"{name} {us:,} us" for name, us in per.items())
 
@@ -243,9 +249,11 @@ def main() -> None:
         print(f"2/5 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s")
         pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
         cpu = CpuUse(pids)
+        since = datetime.now(UTC)
         batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100,
                                        cpu))
         batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
+        batch["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, since, datetime.now(UTC))
         batch["cpu_cores"] = cpu.cores
         batch["cpu_us_per_event"] = cpu.us_per(batch["events_per_s"])
         batch["cpu_budget_us_per_event_at_goal"] = round(os.cpu_count() * 1e6 / BATCH_GOAL)
@@ -253,16 +261,20 @@ def main() -> None:
         print(f"  cores used: {_cores(cpu.cores)}")
         print(f"  CPU per event: {_us(batch['cpu_us_per_event'])}; all {os.cpu_count()} cores at "
               f"{BATCH_GOAL:,} events/s allow {batch['cpu_budget_us_per_event_at_goal']} us")
+        print(f"  Neo4j's JVM stopped for GC {_pauses(batch['neo4j_gc_pauses'])}")
         print(f"3/5 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s after a 3 s warm-up at that rate")
         asyncio.run(track_latency(port, Population(50_000, 4, "w"), args.rate, 3))  # plans and pools warm
         cpu = CpuUse(pids)
+        since = datetime.now(UTC)
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
+        track["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, since, datetime.now(UTC))
         track["cpu_cores"] = cpu.cores
         track["cpu_us_per_request"] = cpu.us_per(track["achieved_rps"])
         track["machine_utilisation"] = round(cpu.cores["machine"] / os.cpu_count(), 2)
         print(f"  p50 {track['p50_ms']} ms  p95 {track['p95_ms']} ms  p99 {track['p99_ms']} ms  ({track['achieved_rps']} rps)")
         print(f"  cores used: {_cores(cpu.cores)}: the machine {track['machine_utilisation']:.0%} busy")
         print(f"  CPU per request: {_us(track['cpu_us_per_request'])}")
+        print(f"  Neo4j's JVM stopped for GC {_pauses(track['neo4j_gc_pauses'])}")
     finally:
         api.terminate()
         api.wait(30)
