@@ -90,9 +90,10 @@ class Settings(BaseSettings):
     # Group commit: how many messages one write transaction may carry.
     group_commit_max_messages: int = 2000
     # Concurrent group-commit writers: while one waits on Neo4j, others plan or write their groups.
-    # With two, a batch load left Neo4j and the API short of the two cores; four carried more
-    # (bench/ingest.py batch phase, alternating runs). Each writer runs in the default thread pool.
-    group_commit_writers: int = 4
+    # More writers make smaller groups, and each group costs a transaction's fixed CPU: in
+    # alternating bench/ingest.py runs on two cores, four carried no more batch load than two and
+    # left /v1/track slower and the machine busier. Each writer runs in the default thread pool.
+    group_commit_writers: int = 2
 
     # How often beat runs the identity invariant check.
     invariant_check_seconds: float = 300.0
