@@ -7,7 +7,7 @@ import platform
 import re
 import subprocess
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from neo4j import GraphDatabase, Query
@@ -65,24 +65,6 @@ def neo4j_pid(instance: str) -> int | None:
         return None
 
 
-# A pause line of the GC log scripts/neo4j.sh has the JVM write, e.g.
-# [2026-11-30T14:40:31.778+0000][2293.638s][info][gc          ] GC(1478) Pause Remark 136M->135M(1024M) 83.420ms
-_GC_PAUSE = re.compile(r"^\[(\S+?)\]\[[^]]*\]\[info\]\[gc\s*\] GC\(\d+\) Pause .* ([\d.]+)ms$")
-
-
-def neo4j_gc_pauses(instance: str, since: datetime, until: datetime) -> dict:
-    """Stop-the-world pauses of a Neo4j instance's JVM between two moments, from its GC log (and
-    the log's rotated files): every request in flight waits out each of them."""
-    pauses = []
-    for path in sorted((_instance_dir(instance) / "logs").glob("gc.log*")):
-        for line in path.read_text(errors="replace").splitlines():
-            m = _GC_PAUSE.match(line)
-            if m and since <= datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z") <= until:
-                pauses.append(float(m.group(2)))
-    return {"count": len(pauses), "total_ms": round(sum(pauses)),
-            "longest_ms": round(max(pauses, default=0.0), 1)}
-
-
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc; all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -100,13 +82,14 @@ def machine_busy_seconds() -> float:
 class CpuUse:
     """Cores each named process used between start() and stop(), and the whole machine's busy
     cores (`machine`): where a 2-core machine's time goes while a phase runs (1.0 = one core busy
-    the whole time)."""
+    the whole time). `started_at` and `stopped_at` bound the phase in wall-clock time, for logs."""
 
     def __init__(self, pids: dict[str, int | None]):
         self.pids = {name: pid for name, pid in pids.items() if pid}
         self.cores: dict[str, float] = {}
 
     def start(self) -> "CpuUse":
+        self.started_at = datetime.now(UTC)
         self._t0 = time.perf_counter()
         self._cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self._machine0 = machine_busy_seconds()
@@ -117,11 +100,31 @@ class CpuUse:
         self.cores = {name: round((cpu_seconds(pid) - self._cpu0[name]) / elapsed, 2)
                       for name, pid in self.pids.items()}
         self.cores["machine"] = round((machine_busy_seconds() - self._machine0) / elapsed, 2)
+        self.stopped_at = datetime.now(UTC)
         return self.cores
 
     def us_per(self, units_per_second: float) -> dict[str, int]:
         """CPU microseconds each process (and the machine) spent per unit of work (event, request)."""
         return {name: round(cores * 1e6 / units_per_second) for name, cores in self.cores.items()}
+
+
+# A pause line of the GC log scripts/neo4j.sh has the JVM write, e.g.
+# [2026-11-30T14:40:31.778+0000][2293.638s][info][gc          ] GC(1478) Pause Remark 136M->135M(1024M) 83.420ms
+_GC_PAUSE = re.compile(r"^\[(\S+?)\]\[[^]]*\]\[info\]\[gc\s*\] GC\(\d+\) Pause .* ([\d.]+)ms$")
+
+
+def neo4j_gc_pauses(instance: str, phase: CpuUse) -> dict:
+    """Stop-the-world pauses of a Neo4j instance's JVM while a measured phase ran, from its GC log
+    (and the log's rotated files): every request in flight waits out each of them."""
+    since, until = phase.started_at, phase.stopped_at
+    pauses = []
+    for path in sorted((_instance_dir(instance) / "logs").glob("gc.log*")):
+        for line in path.read_text(errors="replace").splitlines():
+            m = _GC_PAUSE.match(line)
+            if m and since <= datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z") <= until:
+                pauses.append(float(m.group(2)))
+    return {"count": len(pauses), "total_ms": round(sum(pauses)),
+            "longest_ms": round(max(pauses, default=0.0), 1)}
 
 
 def reference_loop_ms() -> float:

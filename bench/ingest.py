@@ -20,7 +20,6 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 
 import httpx
 import orjson
@@ -249,11 +248,10 @@ def main() -> None:
         print(f"2/5 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s")
         pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
         cpu = CpuUse(pids)
-        since = datetime.now(UTC)
         batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100,
                                        cpu))
         batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
-        batch["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, since, datetime.now(UTC))
+        batch["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)
         batch["cpu_cores"] = cpu.cores
         batch["cpu_us_per_event"] = cpu.us_per(batch["events_per_s"])
         batch["cpu_budget_us_per_event_at_goal"] = round(os.cpu_count() * 1e6 / BATCH_GOAL)
@@ -265,9 +263,8 @@ def main() -> None:
         print(f"3/5 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s after a 3 s warm-up at that rate")
         asyncio.run(track_latency(port, Population(50_000, 4, "w"), args.rate, 3))  # plans and pools warm
         cpu = CpuUse(pids)
-        since = datetime.now(UTC)
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
-        track["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, since, datetime.now(UTC))
+        track["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)
         track["cpu_cores"] = cpu.cores
         track["cpu_us_per_request"] = cpu.us_per(track["achieved_rps"])
         track["machine_utilisation"] = round(cpu.cores["machine"] / os.cpu_count(), 2)
