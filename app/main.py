@@ -74,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await writer.close()  # graceful shutdown drains in-flight batches
+            gc.unfreeze()  # what the app held may be collected again once it stops
             metrics.SYNC_OUTCOMES.detach(driver)
             driver.close()
             redis_client.close()
