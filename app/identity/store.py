@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
-from app.db import in_one_statement, query
+from app.db import begin_pipelined, in_one_statement, query
 from app.identity.erasure import suppression_hash
 from app.identity.profile_state import rederive
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
@@ -85,7 +85,7 @@ class IdentityStore:
         while True:
             try:
                 # A fresh session per attempt: after a lost connection the old one may be unusable.
-                with self.driver.session(database=self.database) as session, session.begin_transaction() as tx:
+                with self.driver.session(database=self.database) as session, begin_pipelined(session) as tx:
                     result = self._ingest_tx(tx, messages)
                     tx.commit()
                 self.known_trait_names.update(result.new_trait_names)
@@ -103,9 +103,9 @@ class IdentityStore:
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
 
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
-    # Four round trips per group: BEGIN (the driver waits for its answer), the snapshot (dedup,
-    # suppression, locks and the state the planner reads), the combined write, the commit; one more
-    # for an alias's previousId, and one more when retried or erased messages are dropped. Every
+    # Three round trips per group: BEGIN with the snapshot (dedup, suppression, locks and the state
+    # the planner reads), the combined write, the commit; one more for an alias's previousId, and
+    # one more when retried or erased messages are dropped. Every
     # ingest statement takes its rows in one map parameter, `$batch`: Neo4j keys its plan cache on
     # each top-level list parameter's size bucket, so separate lists made each new mix of group
     # sizes a re-parse and re-plan.
