@@ -15,20 +15,24 @@ from app.settings import Settings
 CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
 
 
-@lru_cache(maxsize=None)
-def query(name: str) -> str:
-    """The statement in cypher/<name>.cypher, without its comment lines: Neo4j tokenises the whole
-    text of every statement it runs (plan cache hit or not), and the comments are for readers."""
-    path = CYPHER_DIR / f"{name}.cypher"
+def _code(path: Path) -> str:
+    """A cypher/ file without its comment lines and blank lines: Neo4j tokenises the whole text of
+    every statement it runs (plan cache hit or not), and the comments are for readers."""
     lines = path.read_text(encoding="utf-8").splitlines()
     return "\n".join(ln.rstrip() for ln in lines if ln.strip() and not ln.lstrip().startswith("//"))
+
+
+@lru_cache(maxsize=None)
+def query(name: str) -> str:
+    """The statement in cypher/<name>.cypher, as sent: without its comment lines."""
+    return _code(CYPHER_DIR / f"{name}.cypher")
 
 
 @lru_cache(maxsize=256)
 def in_one_statement(names: tuple[str, ...]) -> str:
     """Several write steps (each a file ending in an updating clause, with parameter names of its
     own) as one statement of unit subqueries: they run in order, in one round trip."""
-    return "\n".join("CALL () {\n" + query(n).rstrip() + "\n}" for n in names)
+    return "\n".join("CALL () {\n" + query(n) + "\n}" for n in names)
 
 
 def begin_pipelined(session: Session) -> Transaction:
@@ -47,9 +51,7 @@ def schema_statements() -> list[str]:
     """Schema steps in file order; each file may hold several statements separated by ';'."""
     statements: list[str] = []
     for path in sorted((CYPHER_DIR / "schema").glob("*.cypher")):
-        text = "\n".join(ln for ln in path.read_text(encoding="utf-8").splitlines()
-                         if not ln.strip().startswith("//"))
-        statements.extend(s.strip() for s in text.split(";") if s.strip())
+        statements.extend(s.strip() for s in _code(path).split(";") if s.strip())
     return statements
 
 
