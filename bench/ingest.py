@@ -73,6 +73,11 @@ class Population:
         return m
 
 
+def prepared_groups(service: IngestService, pop: Population, count: int, size: int = 1000) -> list:
+    """`count` groups of `size` of the population's messages, validated and prepared as the API does."""
+    return [service.batch({"batch": [pop.message() for _ in range(size)]}, "web") for _ in range(count)]
+
+
 def warm_up(store: IdentityStore, service: IngestService, pop: Population, window: int = 5,
             tolerance: float = 0.15, max_groups: int = 60) -> dict:
     """Groups of 1,000 through the store until two windows in a row agree on the rate: a restarted
@@ -84,7 +89,7 @@ def warm_up(store: IdentityStore, service: IngestService, pop: Population, windo
         return len(rates) >= 2 and abs(rates[-1] - rates[-2]) <= tolerance * rates[-2]
 
     while len(rates) * window < max_groups:
-        groups = [service.batch({"batch": [pop.message() for _ in range(1000)]}, "web") for _ in range(window)]
+        groups = prepared_groups(service, pop, window)
         started = time.perf_counter()
         for group in groups:
             store.ingest(group)
@@ -98,7 +103,7 @@ def warm_up(store: IdentityStore, service: IngestService, pop: Population, windo
 
 def ceiling(store: IdentityStore, service: IngestService, pop: Population, events: int, batch: int) -> float:
     """The same write path (one UNWIND transaction per group), called directly: no HTTP, no waiting."""
-    prepared = [service.batch({"batch": [pop.message() for _ in range(batch)]}, "web") for _ in range(events // batch)]
+    prepared = prepared_groups(service, pop, events // batch, batch)
     started = time.perf_counter()
     for group in prepared:
         store.ingest(group)
@@ -306,7 +311,7 @@ def main() -> None:
     writers = (settings.group_commit_writers, settings.group_commit_max_messages)
     asyncio.run(durable_write_floor(driver, db_name, args.rate, 2, *writers))  # warm-up
     floor = asyncio.run(durable_write_floor(driver, db_name, args.rate, args.seconds, *writers))
-    groups = [service.batch({"batch": [pop.message() for _ in range(1000)]}, "web") for _ in range(30)]
+    groups = prepared_groups(service, pop, 30)
     raw = raw_event_insert(driver, db_name, groups,
                            CpuUse({"neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}))
     floor["raw_event_insert_events_per_s"] = raw["events_per_s"]
