@@ -9,6 +9,12 @@ under the ingest goals.
 - Raw event insert: events/s of an UNWIND CREATE of the service's own prepared event rows in
   groups of 1,000, with every index the events carry, but no identifier, profile or edge. The
   service's batch throughput cannot be higher.
+- Identity floor: less graph work than resolving identity before answering needs, in one
+  statement per group: each event stored once per messageId on its identifier, each identifier
+  looked up or created, a profile for each new one, one evidence edge per other identifier of a
+  message. No merges, limits, counts, traits or locks beyond MERGE's own. Written in groups of
+  1,000 it bounds the CPU an event costs any such design; through the writer at the track rate,
+  one message per arrival, it bounds /v1/track's latency.
 """
 from __future__ import annotations
 
@@ -34,6 +40,30 @@ RAW_EVENT_PREFIX = "bench-floor:"
 RAW_EVENT_INSERT = "UNWIND $batch.events AS ev CREATE (e:Event) SET e = ev"
 RAW_EVENT_CLEANUP = ("MATCH (e:Event) WHERE e.identifier STARTS WITH $prefix "
                      "CALL (e) { DETACH DELETE e } IN TRANSACTIONS OF 10000 ROWS")
+IDENTITY_FLOOR_WRITE = """
+CALL () {
+  UNWIND $batch.identifiers AS row
+  MERGE (i:Identifier {key: row.key})
+    ON CREATE SET i.type = row.type, i.value = row.value, i.firstSeen = row.ts, i.lastSeen = row.ts
+  WITH i, row WHERE NOT EXISTS { (i)-[:BELONGS_TO]->(:Profile) }
+  CREATE (i)-[:BELONGS_TO]->(:Profile {id: row.profile, createdAt: row.ts})
+}
+CALL () {
+  UNWIND $batch.pairs AS pair
+  MATCH (a:Identifier {key: pair.a}), (b:Identifier {key: pair.b})
+  MERGE (a)-[s:SEEN_WITH]->(b)
+    ON CREATE SET s.firstMessageId = pair.messageId, s.count = 0
+  SET s.count = s.count + 1
+}
+UNWIND $batch.events AS ev
+MATCH (i:Identifier {key: ev.identifier})
+MERGE (e:Event {messageId: ev.messageId})
+  ON CREATE SET e = ev
+MERGE (e)-[:SEEN_AS]->(i)
+"""
+IDENTITY_FLOOR_CLEANUP = ("MATCH (i:Identifier) WHERE i.key STARTS WITH $prefix "
+                          "CALL (i) { OPTIONAL MATCH (i)-[:BELONGS_TO]->(p:Profile) DETACH DELETE i, p } "
+                          "IN TRANSACTIONS OF 10000 ROWS")
 
 
 @dataclass
@@ -57,36 +87,97 @@ class _BareRowStore:
         return IngestResult(stored=len(rows))
 
 
+class _IdentityFloorStore:
+    """Stands in for IdentityStore behind the writer: the identity floor's one statement per group."""
+
+    def __init__(self, driver: Driver, database: str):
+        self.driver, self.database = driver, database
+
+    def ingest(self, messages: list[PreparedMessage]) -> IngestResult:
+        batch = identity_floor_rows(messages)
+        with self.driver.session(database=self.database) as session:
+            session.execute_write(lambda tx: tx.run(IDENTITY_FLOOR_WRITE, batch=batch).consume())
+        return IngestResult(stored=len(messages))
+
+
+def identity_floor_rows(messages: list[PreparedMessage]) -> dict:
+    """The identity floor's parameters: keys under the floor's own prefix (so its nodes are found
+    and deleted afterwards), a would-be profile id for each identifier, the evidence pairs."""
+    identifiers: dict[str, dict] = {}
+    for m in messages:
+        for i in m.identifiers:
+            key = RAW_EVENT_PREFIX + i.key
+            if key not in identifiers:
+                identifiers[key] = {"key": key, "type": i.type, "value": i.value, "ts": m.ts,
+                                    "profile": uuid.uuid4().hex}
+    return {
+        "identifiers": [identifiers[k] for k in sorted(identifiers)],  # lock order
+        "pairs": [{"a": RAW_EVENT_PREFIX + m.identifiers[0].key, "b": RAW_EVENT_PREFIX + i.key,
+                   "messageId": m.message_id} for m in messages for i in m.identifiers[1:]],
+        "events": [{**m.event, "identifier": RAW_EVENT_PREFIX + m.identifiers[0].key} for m in messages],
+    }
+
+
+async def _open_loop(writer: GroupCommitWriter, arrivals: list[list], rate: int) -> list[float]:
+    """Submit one item of `arrivals` every 1/rate s, whatever is still in flight; the latency of
+    each, in ms, from its arrival to the commit of its group."""
+    latencies: list[float] = []
+
+    async def one(item: list) -> None:
+        t0 = time.perf_counter()
+        await writer.submit(item)
+        latencies.append((time.perf_counter() - t0) * 1000)
+
+    await writer.start()
+    try:
+        started = time.perf_counter()
+        tasks = []
+        for n, item in enumerate(arrivals):
+            delay = started + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(item)))
+        await asyncio.gather(*tasks)
+    finally:
+        await writer.close()
+    return latencies
+
+
+def _latency(latencies: list[float]) -> dict:
+    return {"p50_ms": round(percentile(latencies, 50), 2), "p99_ms": round(percentile(latencies, 99), 2)}
+
+
 async def durable_write_floor(driver: Driver, database: str, rate: int, seconds: float, writers: int,
                               max_messages: int) -> dict:
     """Open loop at `rate` rows/s; latency from arrival to the commit of the row's group."""
     with driver.session(database=database) as session:
         session.run(FLOOR_CONSTRAINT).consume()
     writer = GroupCommitWriter(_BareRowStore(driver, database), max_messages, writers)
-    latencies: list[float] = []
-
-    async def one() -> None:
-        t0 = time.perf_counter()
-        await writer.submit([_Row(uuid.uuid4().hex)])
-        latencies.append((time.perf_counter() - t0) * 1000)
-
-    await writer.start()
     try:
-        started = time.perf_counter()
-        arrivals = []
-        for n in range(int(rate * seconds)):
-            delay = started + n / rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            arrivals.append(asyncio.create_task(one()))
-        await asyncio.gather(*arrivals)
+        latencies = await _open_loop(writer, [[_Row(uuid.uuid4().hex)] for _ in range(int(rate * seconds))], rate)
     finally:
-        await writer.close()
         with driver.session(database=database) as session:
             session.run(FLOOR_CLEANUP).consume()
             session.run(FLOOR_DROP_CONSTRAINT).consume()
-    return {"rate": rate, "writers": writers, "p50_ms": round(percentile(latencies, 50), 2),
-            "p99_ms": round(percentile(latencies, 99), 2)}
+    return {"rate": rate, "writers": writers, **_latency(latencies)}
+
+
+async def identity_write_floor(driver: Driver, database: str, messages: list[PreparedMessage], rate: int,
+                               writers: int, max_messages: int) -> dict:
+    """Open loop at `rate` messages/s, one message per arrival, written by the identity floor's
+    statement through the service's writer; latency from arrival to the commit of its group."""
+    writer = GroupCommitWriter(_IdentityFloorStore(driver, database), max_messages, writers)
+    try:
+        latencies = await _open_loop(writer, [[m] for m in messages], rate)
+    finally:
+        delete_floor_nodes(driver, database)
+    return _latency(latencies)
+
+
+def delete_floor_nodes(driver: Driver, database: str) -> None:
+    with driver.session(database=database) as session:
+        session.run(RAW_EVENT_CLEANUP, prefix=RAW_EVENT_PREFIX).consume()
+        session.run(IDENTITY_FLOOR_CLEANUP, prefix=RAW_EVENT_PREFIX).consume()
 
 
 def raw_event_insert(driver: Driver, database: str, groups: list[list[PreparedMessage]],
@@ -104,5 +195,21 @@ def raw_event_insert(driver: Driver, database: str, groups: list[list[PreparedMe
         rate = sum(len(g) for g in rows) / (time.perf_counter() - started)
         return {"events_per_s": round(rate), "cpu_us_per_event": cpu.us_per(rate)}
     finally:
-        with driver.session(database=database) as session:
-            session.run(RAW_EVENT_CLEANUP, prefix=RAW_EVENT_PREFIX).consume()
+        delete_floor_nodes(driver, database)
+
+
+def identity_floor_insert(driver: Driver, database: str, groups: list[list[PreparedMessage]],
+                          cpu: CpuUse) -> dict:
+    """Events/s of the identity floor's statement over prepared groups, one at a time, and the CPU
+    each process spent per event."""
+    params = [identity_floor_rows(g) for g in groups]
+    try:
+        started = time.perf_counter()
+        cpu.start()
+        for batch in params:
+            driver.execute_query(IDENTITY_FLOOR_WRITE, batch=batch, database_=database)
+        cpu.stop()
+        rate = sum(len(g) for g in groups) / (time.perf_counter() - started)
+        return {"events_per_s": round(rate), "cpu_us_per_event": cpu.us_per(rate)}
+    finally:
+        delete_floor_nodes(driver, database)

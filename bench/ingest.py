@@ -42,7 +42,7 @@ from bench.common import (
     start_redis,
     write_results,
 )
-from bench.floor import durable_write_floor, raw_event_insert
+from bench.floor import durable_write_floor, identity_floor_insert, identity_write_floor, raw_event_insert
 from bench.loadgen import Pool
 from tests.helpers import free_port
 
@@ -76,6 +76,12 @@ class Population:
 def prepared_groups(service: IngestService, pop: Population, count: int, size: int = 1000) -> list:
     """`count` groups of `size` of the population's messages, validated and prepared as the API does."""
     return [service.batch({"batch": [pop.message() for _ in range(size)]}, "web") for _ in range(count)]
+
+
+def track_messages(service: IngestService, pop: Population, count: int) -> list:
+    """`count` of the population's messages as the track phase sends them, each prepared alone."""
+    return [service.batch({"batch": [{**pop.message(), "type": "track", "event": "Clicked"}]}, "web")[0]
+            for _ in range(count)]
 
 
 def warm_up(store: IdentityStore, service: IngestService, pop: Population, window: int = 5,
@@ -306,19 +312,42 @@ def main() -> None:
         api.terminate()
         api.wait(30)
 
-    print(f"4/5 this machine's floors: a bare durable write at {args.rate} rows/s, plain event inserts")
+    print(f"4/5 this machine's floors: a bare durable write and the identity floor at {args.rate}/s, "
+          "plain event inserts, identity-floor inserts")
     db_name = settings.neo4j_database
     writers = (settings.group_commit_writers, settings.group_commit_max_messages)
     asyncio.run(durable_write_floor(driver, db_name, args.rate, 2, *writers))  # warm-up
     floor = asyncio.run(durable_write_floor(driver, db_name, args.rate, args.seconds, *writers))
+    floor_pop = Population(50_000, 6, "f")
+    asyncio.run(identity_write_floor(driver, db_name, track_messages(service, floor_pop, args.rate * 2),
+                                     args.rate, *writers))  # warm-up
+    identity_latency = asyncio.run(identity_write_floor(
+        driver, db_name, track_messages(service, floor_pop, int(args.rate * args.seconds)), args.rate, *writers))
+    floor["identity_p50_ms"], floor["identity_p99_ms"] = identity_latency["p50_ms"], identity_latency["p99_ms"]
+    cpu_pids = {"neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
     groups = prepared_groups(service, pop, 30)
-    raw = raw_event_insert(driver, db_name, groups,
-                           CpuUse({"neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}))
+    raw = raw_event_insert(driver, db_name, groups, CpuUse(cpu_pids))
     floor["raw_event_insert_events_per_s"] = raw["events_per_s"]
     floor["raw_event_insert_cpu_us_per_event"] = raw["cpu_us_per_event"]
+    identity_floor_insert(driver, db_name, prepared_groups(service, floor_pop, 5), CpuUse(cpu_pids))  # warm-up
+    bodies = [{"batch": [floor_pop.message() for _ in range(1000)]} for _ in range(30)]
+    prepare_started = time.process_time()
+    groups = [service.batch(body, "web") for body in bodies]
+    floor["prepare_cpu_us_per_event"] = round((time.process_time() - prepare_started) * 1e6 / 30_000)
+    identity = identity_floor_insert(driver, db_name, groups, CpuUse(cpu_pids))
+    floor["identity_insert_events_per_s"] = identity["events_per_s"]
+    floor["identity_insert_cpu_us_per_event"] = identity["cpu_us_per_event"]
+    floor["least_cpu_us_per_event"] = identity["cpu_us_per_event"]["machine"] + floor["prepare_cpu_us_per_event"]
     print(f"  durable write: p50 {floor['p50_ms']} ms  p99 {floor['p99_ms']} ms   "
-          f"plain event inserts: {floor['raw_event_insert_events_per_s']:,} events/s")
-    print(f"  CPU per plain event insert: {_us(raw['cpu_us_per_event'])}")
+          f"identity floor: p50 {floor['identity_p50_ms']} ms  p99 {floor['identity_p99_ms']} ms")
+    print(f"  plain event inserts: {floor['raw_event_insert_events_per_s']:,} events/s; "
+          f"CPU per event: {_us(raw['cpu_us_per_event'])}")
+    print(f"  identity-floor inserts: {floor['identity_insert_events_per_s']:,} events/s; "
+          f"CPU per event: {_us(identity['cpu_us_per_event'])}")
+    print(f"  validating and preparing a message (no HTTP): {floor['prepare_cpu_us_per_event']} us of CPU")
+    print(f"  least CPU an event costs an ingest that resolves identity before answering: "
+          f"{floor['least_cpu_us_per_event']} us; {os.cpu_count()} cores at {BATCH_GOAL:,} events/s allow "
+          f"{round(os.cpu_count() * 1e6 / BATCH_GOAL)} us")
 
     print(f"5/5 merge time: 10-event profile vs {args.merge_events:,}-event profile (median of 5)")
     merged = merge_times(store, service, (10, args.merge_events), 5)
