@@ -48,3 +48,26 @@ def assert_invariants(driver) -> None:
 def count(driver, cypher: str, **params) -> int:
     records, _, _ = driver.execute_query(cypher, **params)
     return records[0][0]
+
+
+def run_on_own_thread(coro_fn):
+    """asyncio.run(coro_fn()) on a thread of its own (a browser test may leave a loop running on
+    this one); returns its result or re-raises its exception."""
+    import asyncio
+    import threading
+
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = asyncio.run(coro_fn())
+        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    worker.join(60)
+    assert not worker.is_alive(), "the coroutine did not finish in 60 s"
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["result"]

@@ -4,8 +4,6 @@ between a message's identifiers), and it may run beside the service's data only 
 deletes its own nodes and nothing else."""
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from app.auth import Keyring
@@ -17,6 +15,7 @@ from bench.floor import (
     identity_floor_rows,
     identity_write_floor,
 )
+from tests.helpers import run_on_own_thread
 
 FLOOR_COUNTS = """
 MATCH (i:Identifier) WHERE i.key STARTS WITH $prefix
@@ -79,7 +78,7 @@ def test_deleting_the_floor_nodes_leaves_the_services_own_data(store, service, c
 def test_the_identity_latency_floor_answers_every_arrival_and_cleans_up(service, clean_db, settings):
     messages = [service.batch({"batch": [{"type": "track", "messageId": f"lat-{n}", "anonymousId": f"a-{n % 7}",
                                           "event": "Clicked"}]}, "web")[0] for n in range(40)]
-    result = asyncio.run(identity_write_floor(clean_db, settings.neo4j_database, messages, rate=200,
-                                              writers=2, max_messages=500))
+    result = run_on_own_thread(lambda: identity_write_floor(clean_db, settings.neo4j_database, messages,
+                                                            rate=200, writers=2, max_messages=500))
     assert 0 < result["p50_ms"] <= result["p99_ms"]
     assert clean_db.execute_query(NODE_COUNT).records[0]["n"] == 0

@@ -8,7 +8,7 @@ import orjson
 import redis.asyncio
 
 from app.ratelimit import IngestRateLimit
-from tests.helpers import basic, count, new_id
+from tests.helpers import basic, count, new_id, run_on_own_thread
 from tests.security.conftest import captured_logs
 
 
@@ -105,31 +105,12 @@ def test_requests_in_flight_that_time_out_together_log_one_warning():
 
     try:
         with captured_logs() as out:
-            _on_own_thread(checks)  # all five pass: fail open
+            run_on_own_thread(checks)  # all five pass: fail open
     finally:
         silent.close()
     warnings = [line for line in map(orjson.loads, out.getvalue().splitlines()) if line["logger"] == "cdp.ratelimit"]
     assert len(warnings) == 1
     assert "did not answer in time" in warnings[0]["msg"]
-
-
-def _on_own_thread(coro_fn) -> None:
-    """asyncio.run on a thread of its own (a browser test may leave a loop on this one); re-raises."""
-    import asyncio
-    import threading
-
-    failures: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(coro_fn())
-        except BaseException as exc:  # noqa: BLE001 - re-raised on the test's thread
-            failures.append(exc)
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    worker.join(60)
-    assert not worker.is_alive() and not failures, failures
 
 
 class _Clock:
@@ -177,7 +158,7 @@ def test_a_busy_key_is_served_mostly_from_leases(settings):
         seen["calls"] = list(calls)
         await limiter.close()
 
-    _on_own_thread(checks)
+    run_on_own_thread(checks)
     assert seen["lease_tokens"] == 5  # a twentieth of a second at 100/s; 2% of the burst would be 10
     calls = seen["calls"]
     assert calls[0] == (0, 0)  # no demand seen yet: nothing ahead
@@ -203,7 +184,7 @@ def test_a_quiet_key_takes_nothing_ahead_and_a_lease_expires(settings):
         seen["after_expiry"] = len(calls) - before
         await limiter.close()
 
-    _on_own_thread(checks)
+    run_on_own_thread(checks)
     assert seen["quiet"] == [(0, 0)] * 3
     assert seen["after_expiry"] == 1
 
@@ -243,7 +224,7 @@ def test_leases_never_let_processes_pass_more_than_the_bucket(settings):
         for limiter in limiters:
             await limiter.close()
 
-    _on_own_thread(run)
+    run_on_own_thread(run)
     refilled = 100 * result["seconds"]
     assert result["passed"] <= 500 + refilled + 1
     assert result["passed"] >= 500 - 2 * result["lease"]
