@@ -2,7 +2,7 @@
 latency at a fixed rate, and merge time of a 100,000-event profile vs a 10-event one; and, in the
 same run, the machine's floors under those goals (bench/floor.py).
 
-    python bench/ingest.py [--seconds 20] [--port 7690]
+    python bench/ingest.py [--seconds 20] [--port 7689]
 
 Goals (2-core machine, Neo4j on it): /v1/batch of 100 >= 5,000 events/s sustained and >= 70%
 of the ceiling measured in the same run; /v1/track p99 < 25 ms at 500 requests/s; merging a
