@@ -9,12 +9,13 @@ under the ingest goals.
 - Raw event insert: events/s of an UNWIND CREATE of the service's own prepared event rows in
   groups of 1,000, with every index the events carry, but no identifier, profile or edge. The
   service's batch throughput cannot be higher.
-- Identity floor: less graph work than resolving identity before answering needs, in one
-  statement per group: each event stored once per messageId on its identifier, each identifier
-  looked up or created, a profile for each new one, one evidence edge per other identifier of a
-  message. No merges, limits, counts, traits or locks beyond MERGE's own. Written in groups of
-  1,000 it bounds the CPU an event costs any such design; through the writer at the track rate,
-  one message per arrival, it bounds /v1/track's latency.
+- Identity floor: less graph work than this service's identity model needs before it answers, in
+  one statement per group: each event stored once per messageId on its identifier, each identifier
+  looked up or created, one profile for the identifiers a message brings first, one evidence edge
+  from a message's first identifier to each of its others. No merges, limits, counts, seen windows,
+  traits, suppression checks or locks beyond MERGE's own. Written in groups of 1,000 it shows the
+  CPU such an event costs at the least; through the writer at the track rate, one message per
+  arrival, the latency.
 """
 from __future__ import annotations
 
@@ -46,14 +47,15 @@ CALL () {
   MERGE (i:Identifier {key: row.key})
     ON CREATE SET i.type = row.type, i.value = row.value, i.firstSeen = row.ts, i.lastSeen = row.ts
   WITH i, row WHERE NOT EXISTS { (i)-[:BELONGS_TO]->(:Profile) }
-  CREATE (i)-[:BELONGS_TO]->(:Profile {id: row.profile, createdAt: row.ts})
+  WITH row.profile AS id, min(row.ts) AS createdAt, collect(i) AS fresh
+  CREATE (p:Profile {id: id, createdAt: createdAt})
+  FOREACH (i IN fresh | CREATE (i)-[:BELONGS_TO]->(p))
 }
 CALL () {
   UNWIND $batch.pairs AS pair
   MATCH (a:Identifier {key: pair.a}), (b:Identifier {key: pair.b})
   MERGE (a)-[s:SEEN_WITH]->(b)
-    ON CREATE SET s.firstMessageId = pair.messageId, s.count = 0
-  SET s.count = s.count + 1
+    ON CREATE SET s.firstMessageId = pair.messageId
 }
 UNWIND $batch.events AS ev
 MATCH (i:Identifier {key: ev.identifier})
@@ -101,20 +103,24 @@ class _IdentityFloorStore:
 
 
 def identity_floor_rows(messages: list[PreparedMessage]) -> dict:
-    """The identity floor's parameters: keys under the floor's own prefix (so its nodes are found
-    and deleted afterwards), a would-be profile id for each identifier, the evidence pairs."""
+    """The identity floor's parameters. Keys and messageIds carry the floor's own prefix, so its
+    nodes never meet the service's and are found and deleted afterwards. The identifiers a message
+    brings first share one would-be profile id (the service too gives a new person one profile);
+    rows and pairs are sorted, so concurrent groups take their locks in one order."""
     identifiers: dict[str, dict] = {}
     for m in messages:
+        profile = uuid.uuid4().hex
         for i in m.identifiers:
             key = RAW_EVENT_PREFIX + i.key
             if key not in identifiers:
-                identifiers[key] = {"key": key, "type": i.type, "value": i.value, "ts": m.ts,
-                                    "profile": uuid.uuid4().hex}
+                identifiers[key] = {"key": key, "type": i.type, "value": i.value, "ts": m.ts, "profile": profile}
+    pairs = {(RAW_EVENT_PREFIX + m.identifiers[0].key, RAW_EVENT_PREFIX + i.key): RAW_EVENT_PREFIX + m.message_id
+             for m in reversed(messages) for i in m.identifiers[1:]}  # reversed: the first message wins
     return {
-        "identifiers": [identifiers[k] for k in sorted(identifiers)],  # lock order
-        "pairs": [{"a": RAW_EVENT_PREFIX + m.identifiers[0].key, "b": RAW_EVENT_PREFIX + i.key,
-                   "messageId": m.message_id} for m in messages for i in m.identifiers[1:]],
-        "events": [{**m.event, "identifier": RAW_EVENT_PREFIX + m.identifiers[0].key} for m in messages],
+        "identifiers": [identifiers[k] for k in sorted(identifiers)],
+        "pairs": [{"a": a, "b": b, "messageId": pairs[(a, b)]} for a, b in sorted(pairs)],
+        "events": [{**m.event, "messageId": RAW_EVENT_PREFIX + m.message_id,
+                    "identifier": RAW_EVENT_PREFIX + m.identifiers[0].key} for m in messages],
     }
 
 
@@ -171,7 +177,7 @@ async def identity_write_floor(driver: Driver, database: str, messages: list[Pre
         latencies = await _open_loop(writer, [[m] for m in messages], rate)
     finally:
         delete_floor_nodes(driver, database)
-    return _latency(latencies)
+    return {"messages": len(latencies), **_latency(latencies)}
 
 
 def delete_floor_nodes(driver: Driver, database: str) -> None:
