@@ -186,36 +186,33 @@ def delete_floor_nodes(driver: Driver, database: str) -> None:
         session.run(IDENTITY_FLOOR_CLEANUP, prefix=RAW_EVENT_PREFIX).consume()
 
 
-def raw_event_insert(driver: Driver, database: str, groups: list[list[PreparedMessage]],
-                     cpu: CpuUse) -> dict:
-    """Events/s of plain event creates of the service's prepared events, each given an `identifier`
-    under a prefix of the floor's own, by which they are deleted afterwards; and the CPU each
-    process spent per event."""
-    rows = [[{**m.event, "identifier": RAW_EVENT_PREFIX + m.identifiers[0].key} for m in g] for g in groups]
+def _timed_inserts(driver: Driver, database: str, statement: str, batches: list[dict], events: int,
+                   cpu: CpuUse) -> dict:
+    """Events/s of `statement` run once per batch, one at a time, and the CPU each process spent
+    per event; the floor's nodes are deleted afterwards."""
     try:
         started = time.perf_counter()
         cpu.start()
-        for group in rows:
-            driver.execute_query(RAW_EVENT_INSERT, batch={"events": group}, database_=database)
+        for batch in batches:
+            driver.execute_query(statement, batch=batch, database_=database)
         cpu.stop()
-        rate = sum(len(g) for g in rows) / (time.perf_counter() - started)
+        rate = events / (time.perf_counter() - started)
         return {"events_per_s": round(rate), "cpu_us_per_event": cpu.us_per(rate)}
     finally:
         delete_floor_nodes(driver, database)
+
+
+def raw_event_insert(driver: Driver, database: str, groups: list[list[PreparedMessage]],
+                     cpu: CpuUse) -> dict:
+    """Plain event creates of the service's prepared events, each given an `identifier` under a
+    prefix of the floor's own, by which they are deleted afterwards."""
+    batches = [{"events": [{**m.event, "identifier": RAW_EVENT_PREFIX + m.identifiers[0].key} for m in g]}
+               for g in groups]
+    return _timed_inserts(driver, database, RAW_EVENT_INSERT, batches, sum(map(len, groups)), cpu)
 
 
 def identity_floor_insert(driver: Driver, database: str, groups: list[list[PreparedMessage]],
                           cpu: CpuUse) -> dict:
-    """Events/s of the identity floor's statement over prepared groups, one at a time, and the CPU
-    each process spent per event."""
-    params = [identity_floor_rows(g) for g in groups]
-    try:
-        started = time.perf_counter()
-        cpu.start()
-        for batch in params:
-            driver.execute_query(IDENTITY_FLOOR_WRITE, batch=batch, database_=database)
-        cpu.stop()
-        rate = sum(len(g) for g in groups) / (time.perf_counter() - started)
-        return {"events_per_s": round(rate), "cpu_us_per_event": cpu.us_per(rate)}
-    finally:
-        delete_floor_nodes(driver, database)
+    """The identity floor's statement over prepared groups."""
+    batches = [identity_floor_rows(g) for g in groups]
+    return _timed_inserts(driver, database, IDENTITY_FLOOR_WRITE, batches, sum(map(len, groups)), cpu)
