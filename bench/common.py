@@ -79,13 +79,34 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+# HotSpot names its JIT compiler threads "C1 CompilerThread0", "C2 CompilerThread1"… (comm keeps 15 chars).
+_JIT_THREAD = re.compile(r"^C\d CompilerThre")
+
+
+def jit_compiler_seconds(pid: int) -> float:
+    """CPU time a JVM's JIT compiler threads have used so far: a freshly started Neo4j compiles its
+    hot paths for minutes, on the same cores the service needs, so this tells start-up from steady state."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if not _JIT_THREAD.match((task / "comm").read_text()):
+                continue
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended while we looked
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class CpuUse:
     """Cores each named process used between start() and stop(), and the whole machine's busy
     cores (`machine`): where a 2-core machine's time goes while a phase runs (1.0 = one core busy
     the whole time). `started_at` and `stopped_at` bound the phase in wall-clock time, for logs."""
 
-    def __init__(self, pids: dict[str, int | None]):
+    def __init__(self, pids: dict[str, int | None], jvm: str | None = None):
         self.pids = {name: pid for name, pid in pids.items() if pid}
+        # The named process is a JVM: also report its JIT compiler's share (`<name>_jit`, part of it).
+        self.jvm = jvm if jvm in self.pids else None
         self.cores: dict[str, float] = {}
 
     def start(self) -> "CpuUse":
@@ -93,12 +114,15 @@ class CpuUse:
         self._t0 = time.perf_counter()
         self._cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
         self._machine0 = machine_busy_seconds()
+        self._jit0 = jit_compiler_seconds(self.pids[self.jvm]) if self.jvm else 0.0
         return self
 
     def stop(self) -> dict[str, float]:
         elapsed = time.perf_counter() - self._t0
         self.cores = {name: round((cpu_seconds(pid) - self._cpu0[name]) / elapsed, 2)
                       for name, pid in self.pids.items()}
+        if self.jvm:
+            self.cores[f"{self.jvm}_jit"] = round((jit_compiler_seconds(self.pids[self.jvm]) - self._jit0) / elapsed, 2)
         self.cores["machine"] = round((machine_busy_seconds() - self._machine0) / elapsed, 2)
         self.stopped_at = datetime.now(UTC)
         return self.cores

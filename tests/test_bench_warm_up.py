@@ -1,0 +1,45 @@
+"""The ingest benchmark measures a warmed service: it may start only once Neo4j's JIT compiler has
+gone quiet and the rate has settled, and it reads the compiler's CPU from the JVM's own threads."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bench.common import jit_compiler_seconds, neo4j_pid
+from bench.ingest import warm_up_settled
+
+
+def _window(rate: int, jit: float | None) -> dict:
+    return {"events_per_s": rate, "neo4j_jit_cores": jit}
+
+
+def test_one_window_is_never_settled():
+    assert not warm_up_settled([_window(2000, 0.0)], 0.15, 0.05)
+
+
+def test_settled_when_the_rate_agrees_and_the_jit_is_quiet():
+    assert warm_up_settled([_window(2000, 0.3), _window(2200, 0.05)], 0.15, 0.05)
+
+
+def test_a_busy_jit_keeps_warming_however_steady_the_rate():
+    assert not warm_up_settled([_window(2000, 0.3), _window(2000, 0.06)], 0.15, 0.05)
+
+
+def test_a_moving_rate_keeps_warming_however_quiet_the_jit():
+    assert not warm_up_settled([_window(1500, 0.0), _window(2000, 0.0)], 0.15, 0.05)
+
+
+def test_without_a_known_jvm_only_the_rate_counts():
+    assert warm_up_settled([_window(2000, None), _window(1900, None)], 0.15, 0.05)
+
+
+def test_jit_compiler_time_is_read_from_the_neo4j_jvm(servers):
+    pid = neo4j_pid(os.environ.get("CDP_TEST_INSTANCE", "test"))
+    if pid is None:
+        pytest.skip("Neo4j runs in a container here, not as a local process")
+    assert jit_compiler_seconds(pid) > 0  # a Neo4j that has answered queries has compiled code
+
+
+def test_a_process_without_a_jit_has_no_compiler_time():
+    assert jit_compiler_seconds(os.getpid()) == 0.0
