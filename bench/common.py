@@ -5,6 +5,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -28,6 +29,19 @@ def bench_settings(port: int, **overrides) -> Settings:
 def start_neo4j(instance: str, port: int, http_port: int) -> None:
     """Start (or reuse) a local Neo4j instance of the benchmarks' own, never the dev one."""
     env = {**os.environ, "NEO4J_INSTANCE": instance, "NEO4J_BOLT_PORT": str(port), "NEO4J_HTTP_PORT": str(http_port)}
+    subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), "start"], check=True, env=env)
+
+
+def restart_on_empty_store(instance: str, port: int, http_port: int, database: str = "neo4j") -> None:
+    """Restart a benchmark instance on new, empty store files. A Cypher wipe leaves the files as big
+    as every earlier run's graph made them (freed records are reused, never given back), so a run on
+    a long-used instance measured a larger, sparser store than a run on a new one."""
+    if not instance.startswith("bench"):
+        raise ValueError(f"only a benchmark instance's store may be thrown away, not {instance!r}")
+    env = {**os.environ, "NEO4J_INSTANCE": instance, "NEO4J_BOLT_PORT": str(port), "NEO4J_HTTP_PORT": str(http_port)}
+    subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), "stop"], check=True, env=env)
+    for part in ("databases", "transactions"):  # Neo4j creates its default database again on start
+        shutil.rmtree(_instance_dir(instance) / "data" / part / database, ignore_errors=True)
     subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), "start"], check=True, env=env)
 
 

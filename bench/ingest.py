@@ -39,6 +39,7 @@ from bench.common import (
     neo4j_gc_pauses,
     neo4j_pid,
     percentile,
+    restart_on_empty_store,
     start_neo4j,
     start_redis,
     write_results,
@@ -48,6 +49,7 @@ from bench.loadgen import Pool
 from tests.helpers import free_port
 
 BATCH_GOAL = 5000  # events/s through /v1/batch
+EVENTS_STORED = "MATCH (e:Event) RETURN count(e) AS events"  # from the count store, not a scan
 AUTH = {"Authorization": "Basic " + base64.b64encode(b"dev-web-key:").decode(), "Content-Type": "application/json"}
 
 
@@ -116,6 +118,11 @@ def warm_up(store: IdentityStore, service: IngestService, pop: Population, neo4j
               f"Neo4j's JIT compiler {windows[-1]['neo4j_jit_cores']} cores", flush=True)
     return {"seconds": round(time.perf_counter() - started), "windows": windows,
             "settled": warm_up_settled(windows, tolerance, jit_quiet)}
+
+
+def events_stored(driver) -> int:
+    """Events in the graph: a phase's cost per event grows with the graph it writes into."""
+    return driver.execute_query(EVENTS_STORED).records[0]["events"]
 
 
 def warm_up_settled(windows: list[dict], tolerance: float, jit_quiet: float) -> bool:
@@ -282,10 +289,16 @@ def main() -> None:
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--merge-events", type=int, default=100_000)
+    ap.add_argument("--keep-store", action="store_true",
+                    help="reuse the running instance and its store files (only the graph is wiped)")
     ap.add_argument("--warm-up-limit", type=float, default=600, help="seconds the warm-up may take at most")
     args = ap.parse_args()
 
-    start_neo4j(args.instance, args.port, args.port - 7687 + 7474)
+    if args.keep_store:
+        start_neo4j(args.instance, args.port, args.port - 7687 + 7474)
+    else:
+        print("restarting the benchmark's Neo4j on an empty store")
+        restart_on_empty_store(args.instance, args.port, args.port - 7687 + 7474)
     settings = bench_settings(args.port, redis_url=start_redis(args.redis_port))
     driver = fresh_graph(settings)
     rules = IdentityRules(settings)
@@ -295,7 +308,9 @@ def main() -> None:
     print("0/5 warm-up: groups of 1,000 and of 8 through the store until Neo4j's JIT compiler is quiet "
           "and the rate settles")
     warm = warm_up(store, service, pop, neo4j_pid(args.instance), limit_s=args.warm_up_limit)
-    print(f"  {warm['seconds']} s, {'settled' if warm['settled'] else 'not settled at the limit'}")
+    warm["events_stored_after"] = events_stored(driver)
+    print(f"  {warm['seconds']} s, {'settled' if warm['settled'] else 'not settled at the limit'}; "
+          f"{warm['events_stored_after']:,} events in the graph")
 
     print("1/5 raw UNWIND ceiling: prepared groups of 1,000 written straight through the store")
     ceil = ceiling(store, service, pop, events=60_000, batch=settings.group_commit_max_messages // 2)
@@ -307,28 +322,34 @@ def main() -> None:
         print(f"2/5 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s after a 3 s warm-up")
         asyncio.run(batch_load(port, Population(50_000, 5, "bw"), 3, args.clients, 100))  # the new API's pools
         pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
+        stored_before_batch = events_stored(driver)
         cpu = CpuUse(pids, jvm="neo4j")
         batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100,
                                        cpu))
+        batch["events_stored_before"] = stored_before_batch
         batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
         batch["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)
         batch["cpu_cores"] = cpu.cores
         batch["cpu_us_per_event"] = cpu.us_per(batch["events_per_s"])
         batch["cpu_budget_us_per_event_at_goal"] = round(os.cpu_count() * 1e6 / BATCH_GOAL)
-        print(f"  {batch['events_per_s']:,} events/s = {batch['share_of_ceiling']:.0%} of the ceiling")
+        print(f"  {batch['events_per_s']:,} events/s = {batch['share_of_ceiling']:.0%} of the ceiling, "
+              f"into a graph of {stored_before_batch:,} events")
         print(f"  cores used: {_cores(cpu.cores)}")
         print(f"  CPU per event: {_us(batch['cpu_us_per_event'])}; all {os.cpu_count()} cores at "
               f"{BATCH_GOAL:,} events/s allow {batch['cpu_budget_us_per_event_at_goal']} us")
         print(f"  Neo4j's JVM stopped for GC {_pauses(batch['neo4j_gc_pauses'])}")
         print(f"3/5 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s after a 3 s warm-up at that rate")
         asyncio.run(track_latency(port, Population(50_000, 4, "w"), args.rate, 3))  # plans and pools warm
+        stored_before_track = events_stored(driver)
         cpu = CpuUse(pids, jvm="neo4j")
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
+        track["events_stored_before"] = stored_before_track
         track["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)
         track["cpu_cores"] = cpu.cores
         track["cpu_us_per_request"] = cpu.us_per(track["achieved_rps"])
         track["machine_utilisation"] = round(cpu.cores["machine"] / os.cpu_count(), 2)
-        print(f"  p50 {track['p50_ms']} ms  p95 {track['p95_ms']} ms  p99 {track['p99_ms']} ms  ({track['achieved_rps']} rps)")
+        print(f"  p50 {track['p50_ms']} ms  p95 {track['p95_ms']} ms  p99 {track['p99_ms']} ms  ({track['achieved_rps']} rps), "
+              f"into a graph of {stored_before_track:,} events")
         print(f"  cores used: {_cores(cpu.cores)}: the machine {track['machine_utilisation']:.0%} busy")
         print(f"  CPU per request: {_us(track['cpu_us_per_request'])}")
         print(f"  Neo4j's JVM stopped for GC {_pauses(track['neo4j_gc_pauses'])}")

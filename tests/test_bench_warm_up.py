@@ -1,12 +1,13 @@
-"""The ingest benchmark measures a warmed service: it may start only once Neo4j's JIT compiler has
-gone quiet and the rate has settled, and it reads the compiler's CPU from the JVM's own threads."""
+"""The ingest benchmark measures a warmed service on a new store: it may start only once Neo4j's
+JIT compiler has gone quiet and the rate has settled, it reads the compiler's CPU from the JVM's own
+threads, and it throws away store files only of a benchmark instance."""
 from __future__ import annotations
 
 import os
 
 import pytest
 
-from bench.common import jit_compiler_seconds, neo4j_pid
+from bench.common import jit_compiler_seconds, neo4j_pid, restart_on_empty_store
 from bench.ingest import warm_up_settled
 
 
@@ -43,3 +44,9 @@ def test_jit_compiler_time_is_read_from_the_neo4j_jvm(servers):
 
 def test_a_process_without_a_jit_has_no_compiler_time():
     assert jit_compiler_seconds(os.getpid()) == 0.0
+
+
+@pytest.mark.parametrize("instance", ["dev", "test", "test-lead"])
+def test_only_a_benchmark_instance_store_is_thrown_away(instance):
+    with pytest.raises(ValueError, match="benchmark instance"):
+        restart_on_empty_store(instance, 1, 2)
