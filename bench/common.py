@@ -26,10 +26,15 @@ def bench_settings(port: int, **overrides) -> Settings:
     return Settings(neo4j_uri=f"bolt://127.0.0.1:{port}", neo4j_password=PASSWORD, log_level="WARNING", **overrides)
 
 
+def _neo4j_script(action: str, instance: str, port: int, http_port: int) -> None:
+    """scripts/neo4j.sh start|stop for one named instance on its own ports."""
+    env = {**os.environ, "NEO4J_INSTANCE": instance, "NEO4J_BOLT_PORT": str(port), "NEO4J_HTTP_PORT": str(http_port)}
+    subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), action], check=True, env=env)
+
+
 def start_neo4j(instance: str, port: int, http_port: int) -> None:
     """Start (or reuse) a local Neo4j instance of the benchmarks' own, never the dev one."""
-    env = {**os.environ, "NEO4J_INSTANCE": instance, "NEO4J_BOLT_PORT": str(port), "NEO4J_HTTP_PORT": str(http_port)}
-    subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), "start"], check=True, env=env)
+    _neo4j_script("start", instance, port, http_port)
 
 
 def restart_on_empty_store(instance: str, port: int, http_port: int, database: str = "neo4j") -> None:
@@ -38,11 +43,10 @@ def restart_on_empty_store(instance: str, port: int, http_port: int, database: s
     a long-used instance measured a larger, sparser store than a run on a new one."""
     if not instance.startswith("bench"):
         raise ValueError(f"only a benchmark instance's store may be thrown away, not {instance!r}")
-    env = {**os.environ, "NEO4J_INSTANCE": instance, "NEO4J_BOLT_PORT": str(port), "NEO4J_HTTP_PORT": str(http_port)}
-    subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), "stop"], check=True, env=env)
+    _neo4j_script("stop", instance, port, http_port)
     for part in ("databases", "transactions"):  # Neo4j creates its default database again on start
         shutil.rmtree(_instance_dir(instance) / "data" / part / database, ignore_errors=True)
-    subprocess.run([str(ROOT / "scripts" / "neo4j.sh"), "start"], check=True, env=env)
+    _neo4j_script("start", instance, port, http_port)
 
 
 def start_redis(port: int) -> str:
@@ -79,10 +83,15 @@ def neo4j_pid(instance: str) -> int | None:
         return None
 
 
+def _cpu_ticks(stat: Path) -> int:
+    """User + system clock ticks from a /proc stat file (a process's or one of its threads')."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time a process has used so far (Linux /proc; all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _cpu_ticks(Path(f"/proc/{pid}/stat")) / os.sysconf("SC_CLK_TCK")
 
 
 def machine_busy_seconds() -> float:
@@ -103,12 +112,10 @@ def jit_compiler_seconds(pid: int) -> float:
     total = 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            if not _JIT_THREAD.match((task / "comm").read_text()):
-                continue
-            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            if _JIT_THREAD.match((task / "comm").read_text()):
+                total += _cpu_ticks(task / "stat")
         except OSError:  # the thread ended while we looked
             continue
-        total += int(fields[11]) + int(fields[12])
     return total / os.sysconf("SC_CLK_TCK")
 
 

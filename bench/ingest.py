@@ -35,7 +35,6 @@ from bench.common import (
     CpuUse,
     bench_settings,
     fresh_graph,
-    jit_compiler_seconds,
     neo4j_gc_pauses,
     neo4j_pid,
     percentile,
@@ -99,7 +98,7 @@ def warm_up(store: IdentityStore, service: IngestService, pop: Population, neo4j
     windows: list[dict] = []
     started = time.perf_counter()
     while not warm_up_settled(windows, tolerance, jit_quiet) and time.perf_counter() - started < limit_s:
-        jit0 = jit_compiler_seconds(neo4j) if neo4j else 0.0
+        cpu = CpuUse({"neo4j": neo4j}, jvm="neo4j").start()
         window_started = time.perf_counter()
         events, writing = 0, 0.0
         while time.perf_counter() - window_started < window_s:
@@ -111,18 +110,12 @@ def warm_up(store: IdentityStore, service: IngestService, pop: Population, neo4j
                 store.ingest(group)
             writing += time.perf_counter() - t
             events += len(batch) + len(track)
-        elapsed = time.perf_counter() - window_started
-        windows.append({"events_per_s": round(events / writing),
-                        "neo4j_jit_cores": round((jit_compiler_seconds(neo4j) - jit0) / elapsed, 2) if neo4j else None})
+        cpu.stop()
+        windows.append({"events_per_s": round(events / writing), "neo4j_jit_cores": cpu.cores.get("neo4j_jit")})
         print(f"  … warm-up {time.perf_counter() - started:4.0f} s  {windows[-1]['events_per_s']:6,} events/s  "
               f"Neo4j's JIT compiler {windows[-1]['neo4j_jit_cores']} cores", flush=True)
     return {"seconds": round(time.perf_counter() - started), "windows": windows,
             "settled": warm_up_settled(windows, tolerance, jit_quiet)}
-
-
-def events_stored(driver) -> int:
-    """Events in the graph: a phase's cost per event grows with the graph it writes into."""
-    return driver.execute_query(EVENTS_STORED).records[0]["events"]
 
 
 def warm_up_settled(windows: list[dict], tolerance: float, jit_quiet: float) -> bool:
@@ -134,6 +127,11 @@ def warm_up_settled(windows: list[dict], tolerance: float, jit_quiet: float) -> 
     jit = last["neo4j_jit_cores"]
     return (abs(last["events_per_s"] - before["events_per_s"]) <= tolerance * before["events_per_s"]
             and (jit is None or jit <= jit_quiet))
+
+
+def events_stored(driver) -> int:
+    """Events in the graph: a phase's cost per event grows with the graph it writes into."""
+    return driver.execute_query(EVENTS_STORED).records[0]["events"]
 
 
 def ceiling(store: IdentityStore, service: IngestService, pop: Population, events: int, batch: int) -> float:
