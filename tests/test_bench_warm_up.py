@@ -8,7 +8,7 @@ import os
 import pytest
 
 from bench.common import jit_compiler_seconds, neo4j_pid, restart_on_empty_store
-from bench.ingest import warm_up_settled
+from bench.ingest import api_warm_up, warm_up_settled
 
 
 def _window(rate: int, jit: float | None) -> dict:
@@ -50,3 +50,31 @@ def test_a_process_without_a_jit_has_no_compiler_time():
 def test_only_a_benchmark_instance_store_is_thrown_away(instance):
     with pytest.raises(ValueError, match="benchmark instance"):
         restart_on_empty_store(instance, 1, 2)
+
+
+def _test_neo4j_pid() -> int:
+    pid = neo4j_pid(os.environ.get("CDP_TEST_INSTANCE", "test"))
+    if pid is None:
+        pytest.skip("Neo4j runs in a container here, not as a local process")
+    return pid
+
+
+def test_the_api_warm_up_stops_at_the_first_round_with_a_quiet_jit(servers, driver):
+    calls = []
+    result = api_warm_up(lambda: calls.append(driver.execute_query("RETURN 1")), _test_neo4j_pid(),
+                         jit_quiet=2.0, limit_s=60)  # 2 cores: any real reading is at most 2.0
+    assert len(calls) == len(result["rounds"]) == 1 and result["settled"]
+    assert result["rounds"][0]["neo4j_jit_cores"] is not None
+
+
+def test_the_api_warm_up_gives_up_at_its_limit_while_the_jit_is_busy(servers, driver):
+    calls = []
+    result = api_warm_up(lambda: calls.append(driver.execute_query("RETURN 1")), _test_neo4j_pid(),
+                         jit_quiet=-1.0, limit_s=0.5)  # never quiet enough
+    assert len(calls) == len(result["rounds"]) >= 1 and not result["settled"]
+
+
+def test_without_a_known_jvm_the_api_warm_up_is_one_round():
+    calls = []
+    result = api_warm_up(lambda: calls.append(1), None, limit_s=60)
+    assert calls == [1] and result["rounds"] == [{"neo4j_jit_cores": None}] and result["settled"]
