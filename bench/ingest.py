@@ -360,8 +360,8 @@ def main() -> None:
         batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100,
                                        cpu))
         batch["events_stored_before"] = stored_before_batch
-        # The machine's speed drifts within a run by tens of percent: the ceiling measured on both
-        # sides of the batch phase, and the share taken of their mean, compares like with like.
+        # The graph grows and the machine's speed drifts within a run: the ceiling measured on both
+        # sides of the batch phase, and the share taken of their mean, brackets it.
         ceil_after = ceiling(store, service, pop, events=60_000, batch=ceiling_group)
         ceil = (ceil_before + ceil_after) / 2
         batch["ceiling_events_per_s"] = {"before": round(ceil_before), "after": round(ceil_after)}
