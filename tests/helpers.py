@@ -45,6 +45,14 @@ def assert_invariants(driver) -> None:
     assert not bad, f"identity invariants broken: {bad}"
 
 
+def plan_operators(plan: dict) -> list[tuple[str, str]]:
+    """(operator, details) for every step of an EXPLAIN or PROFILE plan, depth first."""
+    out = [(plan["operatorType"].split("@")[0], str(plan.get("args", {}).get("Details", "")))]
+    for child in plan.get("children", []):
+        out += plan_operators(child)
+    return out
+
+
 def count(driver, cypher: str, **params) -> int:
     records, _, _ = driver.execute_query(cypher, **params)
     return records[0][0]

@@ -35,11 +35,15 @@ def test_without_a_known_jvm_only_the_rate_counts():
     assert warm_up_settled([_window(2000, None), _window(1900, None)], 0.15, 0.05)
 
 
-def test_jit_compiler_time_is_read_from_the_neo4j_jvm(servers):
+def _test_neo4j_pid() -> int:
     pid = neo4j_pid(os.environ.get("CDP_TEST_INSTANCE", "test"))
     if pid is None:
         pytest.skip("Neo4j runs in a container here, not as a local process")
-    assert jit_compiler_seconds(pid) > 0  # a Neo4j that has answered queries has compiled code
+    return pid
+
+
+def test_jit_compiler_time_is_read_from_the_neo4j_jvm(servers):
+    assert jit_compiler_seconds(_test_neo4j_pid()) > 0  # a Neo4j that has answered queries has compiled code
 
 
 def test_a_process_without_a_jit_has_no_compiler_time():
@@ -50,13 +54,6 @@ def test_a_process_without_a_jit_has_no_compiler_time():
 def test_only_a_benchmark_instance_store_is_thrown_away(instance):
     with pytest.raises(ValueError, match="benchmark instance"):
         restart_on_empty_store(instance, 1, 2)
-
-
-def _test_neo4j_pid() -> int:
-    pid = neo4j_pid(os.environ.get("CDP_TEST_INSTANCE", "test"))
-    if pid is None:
-        pytest.skip("Neo4j runs in a container here, not as a local process")
-    return pid
 
 
 def test_the_api_warm_up_stops_at_the_first_round_with_a_quiet_jit(servers, driver):

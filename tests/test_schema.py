@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from app import db
+from tests.helpers import plan_operators
 
 RETIRED = ("event_name", "event_type")
 OLD_INDEXES = ("CREATE INDEX event_name IF NOT EXISTS FOR (e:Event) ON (e.event)",
@@ -10,14 +11,6 @@ OLD_INDEXES = ("CREATE INDEX event_name IF NOT EXISTS FOR (e:Event) ON (e.event)
 
 def _index_names(driver) -> set[str]:
     return {r["name"] for r in driver.execute_query("SHOW INDEXES YIELD name RETURN name").records}
-
-
-def _operators(plan: dict) -> list[tuple[str, str]]:
-    """(operator, details) for every step of an EXPLAIN plan, depth first."""
-    out = [(plan["operatorType"].split("@")[0], plan.get("args", {}).get("Details", ""))]
-    for child in plan.get("children", []):
-        out.extend(_operators(child))
-    return out
 
 
 def test_applying_the_schema_drops_retired_indexes_and_is_idempotent(driver, settings):
@@ -36,5 +29,5 @@ def test_top_events_reads_its_time_window_through_the_event_time_index(driver, s
     db.apply_schema(driver, settings.neo4j_database)
     plan = driver.execute_query("EXPLAIN " + db.query("stats/top_events"),
                                 since=1_763_600_000_000, until=1_763_700_000_000, limit=10).summary.plan
-    seeks = [(op, details) for op, details in _operators(plan) if op.startswith("NodeIndex")]
+    seeks = [(op, details) for op, details in plan_operators(plan) if op.startswith("NodeIndex")]
     assert len(seeks) == 1 and seeks[0][0] == "NodeIndexSeekByRange" and "e:Event(ts)" in seeks[0][1], seeks

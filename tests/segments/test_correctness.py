@@ -9,6 +9,7 @@ from app.segments import membership, service
 from app.segments.compiler import compile_filter
 from app.segments.text import parse_text
 from app.segments.validate import check
+from tests.helpers import plan_operators
 from tests.segments import dataset, reference
 from tests.segments.dataset import NOW, matching_ids
 from tests.segments.strategies import Vocab, trees
@@ -101,16 +102,9 @@ def test_saved_segments_materialise_what_python_selects(population, base_segment
     materialise()
 
 
-def _operators(plan: dict) -> list[tuple[str, str]]:
-    out = [(plan["operatorType"].split("@")[0], str(plan.get("args", {}).get("Details", "")))]
-    for child in plan.get("children", []):
-        out += _operators(child)
-    return out
-
-
 def _explain(driver, text: str, params: dict) -> list[tuple[str, str]]:
     with driver.session() as s:
-        return _operators(s.run("EXPLAIN " + text, params).consume().plan)
+        return plan_operators(s.run("EXPLAIN " + text, params).consume().plan)
 
 
 def test_behaviour_in_a_window_seeks_the_identifier_time_index(population, driver):
