@@ -136,18 +136,17 @@ def api_warm_up(round_fn, neo4j: int | None, jit_quiet: float = 0.05, limit_s: f
     process), and Neo4j compiles it for about a minute: without this the batch and track phases
     paid for that compiling, which a long-running service pays once."""
     rounds: list[dict] = []
+    settled = False
     started = time.perf_counter()
-    while time.perf_counter() - started < limit_s:
+    while not settled and time.perf_counter() - started < limit_s:
         cpu = CpuUse({"neo4j": neo4j}, jvm="neo4j").start()
         round_fn()
         cpu.stop()
-        rounds.append({"neo4j_jit_cores": cpu.cores.get("neo4j_jit")})
-        print(f"  … API warm-up {time.perf_counter() - started:4.0f} s  "
-              f"Neo4j's JIT compiler {rounds[-1]['neo4j_jit_cores']} cores", flush=True)
-        if rounds[-1]["neo4j_jit_cores"] is None or rounds[-1]["neo4j_jit_cores"] <= jit_quiet:
-            break
-    quiet = bool(rounds) and (rounds[-1]["neo4j_jit_cores"] or 0) <= jit_quiet
-    return {"seconds": round(time.perf_counter() - started), "rounds": rounds, "settled": quiet}
+        jit = cpu.cores.get("neo4j_jit")
+        rounds.append({"neo4j_jit_cores": jit})
+        print(f"  … API warm-up {time.perf_counter() - started:4.0f} s  Neo4j's JIT compiler {jit} cores", flush=True)
+        settled = jit is None or jit <= jit_quiet
+    return {"seconds": round(time.perf_counter() - started), "rounds": rounds, "settled": settled}
 
 
 def events_stored(driver) -> int:
@@ -295,6 +294,10 @@ def _pauses(p: dict) -> str:
     return f"{p['count']} times, {p['total_ms']:,} ms in all, the longest {p['longest_ms']} ms"
 
 
+def _settled(warm: dict) -> str:
+    return f"{warm['seconds']} s, {'settled' if warm['settled'] else 'not settled at the limit'}"
+
+
 def _us(per: dict[str, int]) -> str:
     return ", ".join(f"{name} {us:,} us" for name, us in per.items())
 
@@ -315,11 +318,12 @@ def main() -> None:
                     help="seconds the warm-up through the API may take at most")
     args = ap.parse_args()
 
+    http_port = args.port - 7687 + 7474
     if args.keep_store:
-        start_neo4j(args.instance, args.port, args.port - 7687 + 7474)
+        start_neo4j(args.instance, args.port, http_port)
     else:
         print("restarting the benchmark's Neo4j on an empty store")
-        restart_on_empty_store(args.instance, args.port, args.port - 7687 + 7474)
+        restart_on_empty_store(args.instance, args.port, http_port)
     settings = bench_settings(args.port, redis_url=start_redis(args.redis_port))
     driver = fresh_graph(settings)
     rules = IdentityRules(settings)
@@ -330,7 +334,7 @@ def main() -> None:
           "and the rate settles")
     warm = warm_up(store, service, pop, neo4j_pid(args.instance), limit_s=args.warm_up_limit)
     warm["events_stored_after"] = events_stored(driver)
-    print(f"  {warm['seconds']} s, {'settled' if warm['settled'] else 'not settled at the limit'}; "
+    print(f"  {_settled(warm)}; "
           f"{warm['events_stored_after']:,} events in the graph")
 
     print("1/5 raw UNWIND ceiling: prepared groups of 1,000 written straight through the store")
@@ -351,7 +355,7 @@ def main() -> None:
 
         api_warm = api_warm_up(api_round, neo4j_pid(args.instance), limit_s=args.api_warm_up_limit)
         warm["api"] = api_warm
-        print(f"  {api_warm['seconds']} s, {'settled' if api_warm['settled'] else 'not settled at the limit'}")
+        print(f"  {_settled(api_warm)}")
         print(f"2/5 /v1/batch of 100, {args.clients} clients, {args.seconds:.0f}s after a 3 s warm-up")
         asyncio.run(batch_load(port, Population(50_000, 5, "bw"), 3, args.clients, 100))  # the new API's pools
         pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
