@@ -70,10 +70,13 @@ IDENTITY_FLOOR_CLEANUP = ("MATCH (i:Identifier) WHERE i.key STARTS WITH $prefix 
 
 @dataclass
 class _Row:
-    """What the writer needs of a message: its id (the row's key) and metric labels."""
+    """What the writer needs of a message: its id (the row's key, which also routes it to a
+    writer, having no identifiers) and metric labels."""
     message_id: str
     source: str = "bench-floor"
     type: str = "floor"
+    identifiers: tuple = ()
+    previous_id: None = None
 
 
 class _BareRowStore:

@@ -47,6 +47,23 @@ class IngestResult:
     retired: dict[str, str] = field(default_factory=dict)
     new_trait_names: list[str] = field(default_factory=list)
 
+    @classmethod
+    def combined(cls, results: list[IngestResult]) -> IngestResult:
+        """One answer for a request whose messages were written by several transactions."""
+        out = cls()
+        for r in results:
+            out.stored += r.stored
+            out.duplicates += r.duplicates
+            out.merges += r.merges
+            out.new_profiles += r.new_profiles
+            out.refusals += r.refusals
+            out.suppressed += r.suppressed
+            out.duplicate_ids.extend(r.duplicate_ids)
+            out.touched_profiles |= r.touched_profiles
+            out.retired.update(r.retired)
+            out.new_trait_names.extend(n for n in r.new_trait_names if n not in out.new_trait_names)
+        return out
+
 
 def _aggregate_edges(rows: list[dict], with_reason: bool = False) -> list[dict]:
     """One row per identifier pair (canonical key order): count, earliest and latest message."""

@@ -3,18 +3,27 @@
 Requests put their prepared messages on a queue and wait; a writer takes everything queued
 (up to a cap) and writes it in one transaction, then answers all of them. Under load this
 turns many small commits into few large ones; at rest a lone request commits at once.
+
+Each writer has its own queue, and a message goes to the queue its device picks (its
+anonymousId, else its strongest identifier). A group's transaction locks every identifier and
+profile it touches until it commits, so two writers taking from one shared queue nearly always
+held a person in common and waited on each other; routed by device, one person's messages meet
+in one writer and the writers run side by side. A request whose messages span writers is
+answered once every part is durable.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from app import metrics
+from app.identity.rules import ANONYMOUS_ID, USER_ID
 from app.identity.store import IdentityStore, IngestResult
 from app.ingest.prepare import PreparedMessage
 
@@ -23,6 +32,22 @@ log = logging.getLogger("cdp.ingest")
 
 class WriterClosed(Exception):
     pass
+
+
+def route_key(message: PreparedMessage) -> str:
+    """The identifier that picks a message's writer: its device when it has one (nearly every
+    client-side message does, and all of a visitor's messages share it), else its strongest."""
+    for i in message.identifiers:
+        if i.type == ANONYMOUS_ID:
+            return i.key
+    if message.identifiers:
+        return message.identifiers[0].key
+    return f"alias:{message.previous_id}" if message.previous_id is not None else message.message_id
+
+
+def shard_of(message: PreparedMessage, shards: int) -> int:
+    # crc32, not hash(): stable across processes and restarts, so routing is reproducible.
+    return zlib.crc32(route_key(message).encode()) % shards if shards > 1 else 0
 
 
 @dataclass
@@ -40,41 +65,91 @@ class GroupCommitWriter:
         self.on_commit = on_commit if on_commit is not None else []
         self.max_messages = max_messages
         self.writers = writers
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._queues: list[asyncio.Queue[_Pending]] = [asyncio.Queue() for _ in range(writers)]
         self._tasks: list[asyncio.Task] = []
         self._closed = False
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run(), name=f"group-commit-{n}") for n in range(self.writers)]
+        self._tasks = [asyncio.create_task(self._run(q), name=f"group-commit-{n}")
+                       for n, q in enumerate(self._queues)]
+
+    def split(self, messages: list[PreparedMessage]) -> dict[int, list[PreparedMessage]]:
+        """Messages by writer, each part in the request's order. Messages of one request that share
+        an identifier or a messageId (or an alias's previousId) stay together, routed by the first
+        of them: the planner then sees them in one transaction, as it did an unsplit request."""
+        if self.writers == 1:
+            return {0: messages}
+        parent: dict[str, str] = {}
+
+        def root(key: str) -> str:
+            while parent[key] != key:
+                parent[key] = parent[parent[key]]
+                key = parent[key]
+            return key
+
+        first_keys = []
+        for m in messages:
+            keys = [m.message_id, *(i.key for i in m.identifiers)]
+            if m.previous_id is not None:
+                keys += [f"{USER_ID}:{m.previous_id}", f"{ANONYMOUS_ID}:{m.previous_id}"]
+            for k in keys:
+                parent.setdefault(k, k)
+            top = root(keys[0])
+            for k in keys[1:]:
+                other = root(k)
+                if other != top:
+                    parent[other] = top
+            first_keys.append(keys[0])
+        shard_of_group: dict[str, int] = {}
+        parts: dict[int, list[PreparedMessage]] = {}
+        for m, key in zip(messages, first_keys):
+            group = root(key)
+            shard = shard_of_group.get(group)
+            if shard is None:
+                shard = shard_of_group[group] = shard_of(m, self.writers)
+            parts.setdefault(shard, []).append(m)
+        return parts
 
     async def submit(self, messages: list[PreparedMessage]) -> IngestResult:
         if self._closed:
             raise WriterClosed("the service is shutting down")
-        fut = asyncio.get_running_loop().create_future()
-        await self._queue.put(_Pending(messages, fut))
-        return await fut
+        loop = asyncio.get_running_loop()
+        futures = []
+        for shard, part in self.split(messages).items():
+            fut = loop.create_future()
+            self._queues[shard].put_nowait(_Pending(part, fut))
+            futures.append(fut)
+        if len(futures) == 1:
+            return await futures[0]
+        # Every part is waited for, even after one fails: the answer comes once nothing is in flight.
+        outcomes = await asyncio.gather(*futures, return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return IngestResult.combined(outcomes)
 
     async def close(self) -> None:
         """Stop taking requests, write what is queued, then stop the writers."""
         self._closed = True
-        await self._queue.join()
+        for q in self._queues:
+            await q.join()
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _run(self) -> None:
+    async def _run(self, queue: asyncio.Queue[_Pending]) -> None:
         while True:
-            group = [await self._queue.get()]
+            group = [await queue.get()]
             size = len(group[0].messages)
-            while size < self.max_messages and not self._queue.empty():
-                item = self._queue.get_nowait()
+            while size < self.max_messages and not queue.empty():
+                item = queue.get_nowait()
                 group.append(item)
                 size += len(item.messages)
             try:
                 await self._commit(group)
             finally:
                 for _ in group:
-                    self._queue.task_done()
+                    queue.task_done()
 
     def _ingest_and_notify(self, messages: list[PreparedMessage]) -> IngestResult:
         """Runs in a worker thread: the hooks do blocking I/O (Redis) and must not stall the loop."""

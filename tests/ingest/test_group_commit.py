@@ -1,0 +1,147 @@
+"""The group-commit writer: messages routed to writers by device, requests answered when every
+part is durable, against the real Neo4j."""
+import asyncio
+import threading
+
+import pytest
+
+from app.auth import Keyring
+from app.identity.store import IdentityStore, IngestResult
+from app.ingest.service import IngestService
+from app.ingest.writer import GroupCommitWriter, route_key, shard_of
+from tests.helpers import assert_invariants, count
+from tests.identity.factory import msg
+
+
+@pytest.fixture
+def service(settings, rules) -> IngestService:
+    return IngestService(settings, Keyring(settings), rules)
+
+
+def prepared(service, messages):
+    return service.batch({"batch": messages}, "web")
+
+
+async def _run(writer: GroupCommitWriter, *requests):
+    await writer.start()
+    try:
+        return await asyncio.gather(*(writer.submit(r) for r in requests), return_exceptions=True)
+    finally:
+        await writer.close()
+
+
+def test_a_message_is_routed_by_its_device_else_its_strongest_identifier(service):
+    with_device, without = prepared(service, [
+        msg("identify", userId="u-1", anonymousId="dev-1", traits={"email": "ann@mail.io"}),
+        msg("identify", userId="u-1", traits={"email": "ann@mail.io"}),
+    ])
+    assert route_key(with_device) == "anonymous_id:dev-1"
+    assert route_key(without) == "user_id:u-1"
+
+
+def test_every_message_of_a_device_goes_to_the_same_writer(service):
+    messages = prepared(service, [msg(anonymousId=f"dev-{n % 7}", userId=f"u-{n}") for n in range(70)])
+    writers_of_device: dict[str, set[int]] = {}
+    for m in messages:
+        writers_of_device.setdefault(route_key(m), set()).add(shard_of(m, 4))
+    assert len(writers_of_device) == 7
+    assert all(len(w) == 1 for w in writers_of_device.values())
+    assert len({w for ws in writers_of_device.values() for w in ws}) > 1  # and devices spread out
+    assert {shard_of(m, 1) for m in messages} == {0}
+
+
+class _RecordingStore(IdentityStore):
+    """The real store, noting which devices each transaction carried."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups: list[set[int]] = []
+        self.lock = threading.Lock()
+
+    def ingest(self, messages):
+        with self.lock:
+            self.groups.append({shard_of(m, 4) for m in messages})
+        return super().ingest(messages)
+
+
+def test_a_batch_spanning_writers_is_stored_whole_before_its_answer(store, service, clean_db):
+    recording = _RecordingStore(store.driver, store.database, store.rules)
+    writer = GroupCommitWriter(recording, max_messages=500, writers=4)
+    batch = prepared(service, [msg(anonymousId=f"dev-{n}", userId=f"u-{n}") for n in range(40)])
+    other = prepared(service, [msg(anonymousId=f"dev-{n}") for n in range(40)])
+    result, other_result = asyncio.run(_run(writer, batch, other))
+    assert isinstance(result, IngestResult) and isinstance(other_result, IngestResult)
+    assert result.stored >= 40 and result.new_profiles >= 1
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 80
+    assert len(recording.groups) >= 4  # the batch was split ...
+    assert all(len(g) == 1 for g in recording.groups)  # ... and no transaction mixed writers
+    assert count(clean_db, "MATCH (p:Profile) WHERE p.retiredAt IS NULL RETURN count(p)") == 40
+    assert_invariants(clean_db)
+
+
+def test_retries_spanning_writers_are_counted_as_duplicates_once(store, service, clean_db):
+    messages = [msg(anonymousId=f"dev-{n}") for n in range(30)]
+    first = asyncio.run(_run(GroupCommitWriter(store, 500, writers=3), prepared(service, messages)))[0]
+    again = asyncio.run(_run(GroupCommitWriter(store, 500, writers=3), prepared(service, messages)))[0]
+    assert (first.stored, first.duplicates) == (30, 0)
+    assert (again.stored, again.duplicates) == (0, 30)
+    assert sorted(again.duplicate_ids) == sorted(m["messageId"] for m in messages)
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 30
+
+
+class _FailingDevice(IdentityStore):
+    """The real store, except that a transaction carrying `dev-bad` fails."""
+
+    def ingest(self, messages):
+        if any(route_key(m) == "anonymous_id:dev-bad" for m in messages):
+            raise RuntimeError("this part failed")
+        return super().ingest(messages)
+
+
+def test_a_failed_part_fails_its_request_after_the_other_parts_are_done(store, service, clean_db):
+    failing = _FailingDevice(store.driver, store.database, store.rules)
+    devices = [f"dev-{n}" for n in range(12)]
+    writer = GroupCommitWriter(failing, 500, writers=2)
+    bad_writer = shard_of(prepared(service, [msg(anonymousId="dev-bad")])[0], 2)
+    other = next(d for d in devices if shard_of(prepared(service, [msg(anonymousId=d)])[0], 2) != bad_writer)
+    request = prepared(service, [msg(anonymousId="dev-bad"), msg(anonymousId=other)])
+    healthy = prepared(service, [msg(anonymousId=other)])
+    failed, ok = asyncio.run(_run(writer, request, healthy))
+    assert isinstance(failed, RuntimeError)
+    assert isinstance(ok, IngestResult) and ok.stored >= 1
+    # The healthy part of the failed request is stored (its retry dedups it); the failed part is not.
+    assert count(clean_db, "MATCH (e:Event)-[:SEEN_AS]->(:Identifier {key: 'anonymous_id:dev-bad'}) "
+                           "RETURN count(e)") == 0
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 2
+
+
+def test_closing_writes_what_every_writer_has_queued(store, service, clean_db):
+    async def scenario():
+        writer = GroupCommitWriter(store, 500, writers=3)
+        await writer.start()
+        # Tasks start in the order gathered: every request is queued before close() begins.
+        return await asyncio.gather(*(writer.submit(prepared(service, [msg(anonymousId=f"dev-{n}")]))
+                                      for n in range(20)), writer.close())
+
+    *results, _ = asyncio.run(scenario())
+    assert all(r.stored >= 1 for r in results)
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 20
+
+
+def test_messages_of_a_request_that_share_an_identifier_stay_in_one_part(settings, service):
+    writer = GroupCommitWriter(None, 500, writers=4)
+    messages = prepared(service, [
+        msg("identify", userId="u-x", anonymousId="dev-a"),
+        *[msg(anonymousId=f"dev-{n}") for n in range(20)],
+        msg("identify", anonymousId="dev-b", traits={"email": "x@mail.io"}),
+        msg("alias", previousId="u-x", userId="u-y"),  # typed against u-x, a userId in this request
+        msg("identify", anonymousId="dev-c", traits={"email": "x@mail.io"}),
+        msg("identify", userId="u-y", anonymousId="dev-b"),
+    ])
+    parts = writer.split(messages)
+    linked = [m for m in messages if m.message_id in {messages[0].message_id, *(x.message_id for x in messages[-4:])}]
+    part_of = {m.message_id: n for n, part in parts.items() for m in part}
+    assert len({part_of[m.message_id] for m in linked}) == 1
+    assert len(parts) > 1  # the unrelated devices spread out
+    for part in parts.values():  # each part keeps the request's order
+        assert [messages.index(m) for m in part] == sorted(messages.index(m) for m in part)
