@@ -89,8 +89,9 @@ class Settings(BaseSettings):
 
     # Group commit: how many messages one write transaction may carry.
     group_commit_max_messages: int = 2000
-    # Concurrent group-commit writers: while one waits on Neo4j, others plan or write their groups.
-    # More writers make smaller groups, and each group costs a transaction's fixed CPU: in
+    # Concurrent group-commit writers, each with its own queue; a message goes to the writer its
+    # device (anonymousId, else strongest identifier) picks, so writers rarely wait on each other's
+    # locks. More writers make smaller groups, and each group costs a transaction's fixed CPU: in
     # alternating bench/ingest.py runs on two cores, four carried no more batch load than two and
     # left /v1/track slower and the machine busier. Each writer runs in the default thread pool.
     group_commit_writers: int = 2

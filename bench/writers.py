@@ -1,0 +1,130 @@
+"""Two group-commit writers with and without people in common, straight through the store.
+
+    python bench/writers.py [--rounds 3] [--groups 40] [--group-size 400]
+
+A group's transaction locks every identifier and profile it touches until it commits. This
+measures what that costs two writers that share a queue, against two writers fed as the
+service routes messages (`app.ingest.writer.shard_of`: by device), and one writer alone, on
+the same warmed graph, in alternating rounds so the machine's drift falls on all three:
+
+- one writer: one thread, twice the groups;
+- two writers, shared queue: two threads, each group any of the population's messages;
+- two writers, routed: two threads, each taking the messages `shard_of` gives its writer.
+
+No HTTP: prepared groups are written with `IdentityStore.ingest`, as the service's writers do.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from app.auth import Keyring
+from app.identity.rules import IdentityRules
+from app.identity.store import IdentityStore
+from app.ingest.service import IngestService
+from app.ingest.writer import shard_of
+from bench.common import (
+    CpuUse,
+    bench_settings,
+    fresh_graph,
+    neo4j_pid,
+    restart_on_empty_store,
+    start_neo4j,
+    start_redis,
+    write_results,
+)
+from bench.ingest import Population, warm_up
+
+MODES = ("one writer", "two writers, shared queue", "two writers, routed by device")
+
+
+def groups_for(mode: str, service: IngestService, pop: Population, groups: int, size: int) -> list[list[list]]:
+    """Each writer's prepared groups: the same number of messages in every mode."""
+    def group_of(messages: list[dict]) -> list:
+        return service.batch({"batch": messages}, "web")
+
+    if mode == "one writer":
+        return [[group_of([pop.message() for _ in range(size)]) for _ in range(2 * groups)]]
+    if mode == "two writers, shared queue":
+        return [[group_of([pop.message() for _ in range(size)]) for _ in range(groups)] for _ in range(2)]
+    prepared = [m for _ in range(2 * groups) for m in group_of([pop.message() for _ in range(size)])]
+    per_writer = [[m for m in prepared if shard_of(m, 2) == n] for n in range(2)]
+    return [[part[i:i + size] for i in range(0, len(part), size)] for part in per_writer]
+
+
+def write(store: IdentityStore, per_writer: list[list[list]], neo4j: int | None) -> dict:
+    """Each writer's groups on its own thread, as the service's writers run; events/s and cores."""
+    events = sum(len(g) for groups in per_writer for g in groups)
+    threads = [threading.Thread(target=lambda gs=groups: [store.ingest(g) for g in gs]) for groups in per_writer]
+    cpu = CpuUse({"neo4j": neo4j, "writers": os.getpid()}, jvm="neo4j").start()
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    cores = cpu.stop()
+    return {"events_per_s": round(events / elapsed), "cores": cores}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--groups", type=int, default=40, help="groups per writer in each measurement")
+    ap.add_argument("--group-size", type=int, default=400)
+    ap.add_argument("--port", type=int, default=7689, help="bolt port of the benchmark Neo4j instance")
+    ap.add_argument("--instance", default="bench")
+    ap.add_argument("--redis-port", type=int, default=6391)
+    ap.add_argument("--keep-store", action="store_true", help="reuse the running instance and its store files")
+    ap.add_argument("--warm-up-limit", type=float, default=300)
+    args = ap.parse_args()
+
+    http_port = args.port - 7687 + 7474
+    if args.keep_store:
+        start_neo4j(args.instance, args.port, http_port)
+    else:
+        print("restarting the benchmark's Neo4j on an empty store")
+        restart_on_empty_store(args.instance, args.port, http_port)
+    settings = bench_settings(args.port, redis_url=start_redis(args.redis_port))
+    driver = fresh_graph(settings)
+    rules = IdentityRules(settings)
+    store = IdentityStore(driver, settings.neo4j_database, rules)
+    service = IngestService(settings, Keyring(settings), rules)
+    neo4j = neo4j_pid(args.instance)
+    print("warm-up: groups through the store until Neo4j's JIT compiler is quiet and the rate settles")
+    warm = warm_up(store, service, Population(50_000, 1, "c"), neo4j, limit_s=args.warm_up_limit)
+
+    runs: dict[str, list[dict]] = {m: [] for m in MODES}
+    seed = 100
+    for n in range(args.rounds):
+        for mode in MODES:
+            seed += 1
+            per_writer = groups_for(mode, service, Population(50_000, seed, "c"), args.groups, args.group_size)
+            run = write(store, per_writer, neo4j)
+            runs[mode].append(run)
+            print(f"  round {n + 1}/{args.rounds}  {mode:<31} {run['events_per_s']:6,} events/s  "
+                  f"machine {run['cores']['machine']} cores (Neo4j {run['cores']['neo4j']})", flush=True)
+
+    summary = {m: {"events_per_s_median": round(statistics.median(r["events_per_s"] for r in rs)),
+                   "machine_cores_median": statistics.median(r["cores"]["machine"] for r in rs)}
+               for m, rs in runs.items()}
+    shared, routed = (summary[m]["events_per_s_median"] for m in MODES[1:])
+    print("medians:")
+    for m, s in summary.items():
+        print(f"  {m:<31} {s['events_per_s_median']:6,} events/s  machine {s['machine_cores_median']} cores")
+    print(f"  routed / shared: {routed / shared:.2f}x")
+    write_results("writers", {
+        "people": 50_000, "group_size": args.group_size, "groups_per_writer": args.groups,
+        "warm_up": {"seconds": warm["seconds"], "settled": warm["settled"]},
+        "summary": summary, "routed_over_shared": round(routed / shared, 2), "rounds": runs})
+    driver.close()
+
+
+if __name__ == "__main__":
+    main()
