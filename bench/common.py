@@ -7,6 +7,7 @@ import platform
 import re
 import shutil
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 from neo4j import GraphDatabase, Query
 
 from app import db
+from app.ingest.writer import shard_of
 from app.settings import Settings
 from tests.helpers import WIPE_GRAPH
 
@@ -68,6 +70,28 @@ def fresh_graph(settings: Settings):
         s.run(Query(WIPE_GRAPH, timeout=1800)).consume()
     db.apply_schema(driver, settings.neo4j_database)
     return driver
+
+
+def routed_groups(messages: list, writers: int, size: int) -> list[list[list]]:
+    """Prepared messages as the service's writers carry them: each writer the messages the
+    service's routing (`shard_of`) gives it, in groups of `size`."""
+    per_writer = [[m for m in messages if shard_of(m, writers) == n] for n in range(writers)]
+    return [[part[i:i + size] for i in range(0, len(part), size)] for part in per_writer]
+
+
+def write_in_threads(store, per_writer: list[list[list]], pids: dict[str, int | None]) -> dict:
+    """Each writer's groups through `store.ingest` on a thread of its own, as the service's writers
+    run them; the events/s of all of them and the cores each process (`pids`) used."""
+    events = sum(len(g) for groups in per_writer for g in groups)
+    threads = [threading.Thread(target=lambda gs=groups: [store.ingest(g) for g in gs]) for groups in per_writer]
+    cpu = CpuUse(pids, jvm="neo4j").start()
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - started
+    return {"events_per_s": round(events / elapsed), "cores": cpu.stop()}
 
 
 def _instance_dir(instance: str) -> Path:

@@ -19,8 +19,6 @@ import argparse
 import os
 import statistics
 import sys
-import threading
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -28,15 +26,15 @@ from app.auth import Keyring
 from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
-from app.ingest.writer import shard_of
 from bench.common import (
-    CpuUse,
     bench_settings,
     fresh_graph,
     neo4j_pid,
     restart_on_empty_store,
+    routed_groups,
     start_neo4j,
     start_redis,
+    write_in_threads,
     write_results,
 )
 from bench.ingest import Population, warm_up
@@ -54,23 +52,7 @@ def groups_for(mode: str, service: IngestService, pop: Population, groups: int, 
     if mode == "two writers, shared queue":
         return [[group_of([pop.message() for _ in range(size)]) for _ in range(groups)] for _ in range(2)]
     prepared = [m for _ in range(2 * groups) for m in group_of([pop.message() for _ in range(size)])]
-    per_writer = [[m for m in prepared if shard_of(m, 2) == n] for n in range(2)]
-    return [[part[i:i + size] for i in range(0, len(part), size)] for part in per_writer]
-
-
-def write(store: IdentityStore, per_writer: list[list[list]], neo4j: int | None) -> dict:
-    """Each writer's groups on its own thread, as the service's writers run; events/s and cores."""
-    events = sum(len(g) for groups in per_writer for g in groups)
-    threads = [threading.Thread(target=lambda gs=groups: [store.ingest(g) for g in gs]) for groups in per_writer]
-    cpu = CpuUse({"neo4j": neo4j, "writers": os.getpid()}, jvm="neo4j").start()
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    cores = cpu.stop()
-    return {"events_per_s": round(events / elapsed), "cores": cores}
+    return routed_groups(prepared, 2, size)
 
 
 def main() -> None:
@@ -106,7 +88,7 @@ def main() -> None:
         for mode in MODES:
             seed += 1
             per_writer = groups_for(mode, service, Population(50_000, seed, "c"), args.groups, args.group_size)
-            run = write(store, per_writer, neo4j)
+            run = write_in_threads(store, per_writer, {"neo4j": neo4j, "writers": os.getpid()})
             runs[mode].append(run)
             print(f"  round {n + 1}/{args.rounds}  {mode:<31} {run['events_per_s']:6,} events/s  "
                   f"machine {run['cores']['machine']} cores (Neo4j {run['cores']['neo4j']})", flush=True)

@@ -8,8 +8,9 @@ import pytest
 from app.auth import Keyring
 from app.ingest.service import IngestService
 from app.ingest.writer import shard_of
+from bench.common import write_in_threads
 from bench.ingest import Population
-from bench.writers import MODES, groups_for, write
+from bench.writers import MODES, groups_for
 from tests.helpers import count
 
 
@@ -33,6 +34,14 @@ def test_every_mode_writes_as_many_messages_and_routed_writers_get_only_their_ow
 
 def test_the_timed_write_stores_every_message_of_every_writer(store, service, clean_db):
     per_writer = groups_for(MODES[2], service, Population(200, 2, "w"), groups=2, size=25)
-    result = write(store, per_writer, None)
+    result = write_in_threads(store, per_writer, {"neo4j": None})
     assert result["events_per_s"] > 0 and "machine" in result["cores"]
     assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 100
+
+
+def test_the_ingest_ceiling_writes_every_event_through_the_services_writers(store, service, clean_db):
+    from bench.ingest import ceiling
+
+    rate = ceiling(store, service, Population(300, 3, "w"), events=200, batch=50, writers=2)
+    assert rate > 0
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 200
