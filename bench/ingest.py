@@ -192,12 +192,15 @@ async def batch_load(port: int, pop: Population, seconds: float, clients: int, s
               for _ in range(int(seconds * 9000 / size) + clients)]
     sent = 0
     failures = 0
+    latencies: list[float] = []  # ms from sending a batch to its answer
     stop = time.perf_counter() + seconds
 
     async def sender(pool: Pool) -> None:
         nonlocal sent, failures
         while time.perf_counter() < stop and bodies:
+            t0 = time.perf_counter()
             status, _ = await pool.post("/v1/batch", bodies.pop())
+            latencies.append((time.perf_counter() - t0) * 1000)
             if status == 200:
                 sent += size
             else:
@@ -220,7 +223,8 @@ async def batch_load(port: int, pop: Population, seconds: float, clients: int, s
     if cpu:
         cpu.stop()
     return {"events": sent, "seconds": round(elapsed, 2), "events_per_s": round(sent / elapsed), "failed_requests": failures,
-            "clients": clients, "batch_size": size}
+            "clients": clients, "batch_size": size,
+            "request_p50_ms": round(percentile(latencies, 50), 1), "request_p99_ms": round(percentile(latencies, 99), 1)}
 
 
 async def track_latency(port: int, pop: Population, rate: int, seconds: float,
@@ -381,6 +385,7 @@ def main() -> None:
         print(f"  {batch['events_per_s']:,} events/s = {batch['share_of_ceiling']:.0%} of the ceiling "
               f"(mean of {ceil_before:,.0f} before and {ceil_after:,.0f} after), into a graph of "
               f"{stored_before_batch:,} events")
+        print(f"  a batch answered in p50 {batch['request_p50_ms']} ms, p99 {batch['request_p99_ms']} ms")
         print(f"  cores used: {_cores(cpu.cores)}")
         print(f"  CPU per event: {_us(batch['cpu_us_per_event'])}; all {os.cpu_count()} cores at "
               f"{BATCH_GOAL:,} events/s allow {batch['cpu_budget_us_per_event_at_goal']} us")
