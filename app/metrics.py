@@ -1,5 +1,5 @@
 """Prometheus metrics of the service (exposed on /metrics)."""
-from prometheus_client import REGISTRY, Counter, Histogram
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 INGESTED = Counter("cdp_ingest_messages_total", "Messages stored", ["source", "type"])
 DUPLICATES = Counter("cdp_ingest_duplicates_total", "Messages dropped as messageId duplicates")
@@ -9,6 +9,9 @@ REFUSALS = Counter("cdp_identity_refusals_total", "Joins refused by identity rul
 NEW_PROFILES = Counter("cdp_identity_profiles_created_total", "Profiles created")
 GROUP_SIZE = Histogram("cdp_ingest_group_commit_messages", "Messages per group-commit transaction",
                        buckets=(1, 10, 50, 100, 250, 500, 1000, 2000, 5000))
+# Per writer: a device that floods one writer shows here before it shows in latency.
+WRITER_QUEUED = Gauge("cdp_ingest_writer_queued_messages", "Messages waiting for their group-commit writer",
+                      ["writer"])
 COMMIT_SECONDS = Histogram("cdp_ingest_commit_seconds", "Write transaction time per group commit",
                            buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
 REQUEST_SECONDS = Histogram("cdp_http_request_seconds", "HTTP request latency", ["route", "status"],

@@ -66,11 +66,12 @@ class GroupCommitWriter:
         self.max_messages = max_messages
         self.writers = writers
         self._queues: list[asyncio.Queue[_Pending]] = [asyncio.Queue() for _ in range(writers)]
+        self._queued = [metrics.WRITER_QUEUED.labels(str(n)) for n in range(writers)]
         self._tasks: list[asyncio.Task] = []
         self._closed = False
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._run(q), name=f"group-commit-{n}")
+        self._tasks = [asyncio.create_task(self._run(q, self._queued[n]), name=f"group-commit-{n}")
                        for n, q in enumerate(self._queues)]
 
     def split(self, messages: list[PreparedMessage]) -> dict[int, list[PreparedMessage]]:
@@ -118,6 +119,7 @@ class GroupCommitWriter:
         for shard, part in self.split(messages).items():
             fut = loop.create_future()
             self._queues[shard].put_nowait(_Pending(part, fut))
+            self._queued[shard].inc(len(part))
             futures.append(fut)
         if len(futures) == 1:
             return await futures[0]
@@ -137,7 +139,7 @@ class GroupCommitWriter:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def _run(self, queue: asyncio.Queue[_Pending]) -> None:
+    async def _run(self, queue: asyncio.Queue[_Pending], queued) -> None:
         while True:
             group = [await queue.get()]
             size = len(group[0].messages)
@@ -145,6 +147,7 @@ class GroupCommitWriter:
                 item = queue.get_nowait()
                 group.append(item)
                 size += len(item.messages)
+            queued.dec(size)
             try:
                 await self._commit(group)
             finally:

@@ -4,6 +4,7 @@ import asyncio
 import threading
 
 import pytest
+from prometheus_client import REGISTRY
 
 from app.auth import Keyring
 from app.identity.store import IdentityStore, IngestResult
@@ -145,3 +146,45 @@ def test_messages_of_a_request_that_share_an_identifier_stay_in_one_part(setting
     assert len(parts) > 1  # the unrelated devices spread out
     for part in parts.values():  # each part keeps the request's order
         assert [messages.index(m) for m in part] == sorted(messages.index(m) for m in part)
+
+
+class _HeldStore(IdentityStore):
+    """The real store, holding every transaction until the test lets them go."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def ingest(self, messages):
+        self.entered.set()
+        assert self.release.wait(10)
+        return super().ingest(messages)
+
+
+def test_messages_waiting_for_their_writer_are_counted_per_writer(store, service, clean_db):
+    def queued() -> float:
+        return REGISTRY.get_sample_value("cdp_ingest_writer_queued_messages", {"writer": "0"}) or 0.0
+
+    held = _HeldStore(store.driver, store.database, store.rules)
+    base = queued()
+    seen = []
+
+    async def look_then_release():
+        seen.append(queued() - base)  # runs after both submissions below have queued
+        held.release.set()
+
+    async def scenario():
+        writer = GroupCommitWriter(held, 500, writers=1)
+        await writer.start()
+        first = asyncio.create_task(writer.submit(prepared(service, [msg(anonymousId="dev-0")])))
+        assert await asyncio.to_thread(held.entered.wait, 10)  # the writer holds the first group
+        await asyncio.gather(writer.submit(prepared(service, [msg(anonymousId=f"dev-{n}") for n in (1, 2, 3)])),
+                             writer.submit(prepared(service, [msg(anonymousId=f"dev-{n}") for n in (4, 5, 6)])),
+                             look_then_release())
+        await first
+        await writer.close()
+        seen.append(queued() - base)
+
+    asyncio.run(scenario())
+    assert seen == [6, 0]
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 7
