@@ -15,6 +15,10 @@ from pathlib import Path
 from neo4j import GraphDatabase, Query
 
 from app import db
+from app.auth import Keyring
+from app.identity.rules import IdentityRules
+from app.identity.store import IdentityStore
+from app.ingest.service import IngestService
 from app.ingest.writer import shard_of
 from app.settings import Settings
 from tests.helpers import WIPE_GRAPH
@@ -70,6 +74,23 @@ def fresh_graph(settings: Settings):
         s.run(Query(WIPE_GRAPH, timeout=1800)).consume()
     db.apply_schema(driver, settings.neo4j_database)
     return driver
+
+
+def open_bench_store(instance: str, port: int, redis_port: int, keep_store: bool):
+    """The benchmark's own Neo4j (restarted on new, empty store files unless `keep_store`) and
+    Redis, an empty graph with the schema applied, and the service's store and ingest service on
+    it: (settings, driver, store, service)."""
+    http_port = port - 7687 + 7474
+    if keep_store:
+        start_neo4j(instance, port, http_port)
+    else:
+        print("restarting the benchmark's Neo4j on an empty store")
+        restart_on_empty_store(instance, port, http_port)
+    settings = bench_settings(port, redis_url=start_redis(redis_port))
+    driver = fresh_graph(settings)
+    rules = IdentityRules(settings)
+    store = IdentityStore(driver, settings.neo4j_database, rules)
+    return settings, driver, store, IngestService(settings, Keyring(settings), rules)
 
 
 def routed_groups(messages: list, writers: int, size: int) -> list[list[list]]:

@@ -26,22 +26,16 @@ import orjson
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from app.auth import Keyring
-from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
 from bench.common import (
     ROOT,
     CpuUse,
-    bench_settings,
-    fresh_graph,
     neo4j_gc_pauses,
     neo4j_pid,
+    open_bench_store,
     percentile,
-    restart_on_empty_store,
     routed_groups,
-    start_neo4j,
-    start_redis,
     write_in_threads,
     write_results,
 )
@@ -324,17 +318,7 @@ def main() -> None:
                     help="seconds the warm-up through the API may take at most")
     args = ap.parse_args()
 
-    http_port = args.port - 7687 + 7474
-    if args.keep_store:
-        start_neo4j(args.instance, args.port, http_port)
-    else:
-        print("restarting the benchmark's Neo4j on an empty store")
-        restart_on_empty_store(args.instance, args.port, http_port)
-    settings = bench_settings(args.port, redis_url=start_redis(args.redis_port))
-    driver = fresh_graph(settings)
-    rules = IdentityRules(settings)
-    store = IdentityStore(driver, settings.neo4j_database, rules)
-    service = IngestService(settings, Keyring(settings), rules)
+    settings, driver, store, service = open_bench_store(args.instance, args.port, args.redis_port, args.keep_store)
     pop = Population(people=50_000, seed=1, tag="c")
     print("0/5 warm-up: groups of 1,000 and of 8 through the store until Neo4j's JIT compiler is quiet "
           "and the rate settles")

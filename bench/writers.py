@@ -22,21 +22,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from app.auth import Keyring
-from app.identity.rules import IdentityRules
-from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
-from bench.common import (
-    bench_settings,
-    fresh_graph,
-    neo4j_pid,
-    restart_on_empty_store,
-    routed_groups,
-    start_neo4j,
-    start_redis,
-    write_in_threads,
-    write_results,
-)
+from bench.common import neo4j_pid, open_bench_store, routed_groups, write_in_threads, write_results
 from bench.ingest import Population, warm_up
 
 MODES = ("one writer", "two writers, shared queue", "two writers, routed by device")
@@ -67,17 +54,7 @@ def main() -> None:
     ap.add_argument("--warm-up-limit", type=float, default=300)
     args = ap.parse_args()
 
-    http_port = args.port - 7687 + 7474
-    if args.keep_store:
-        start_neo4j(args.instance, args.port, http_port)
-    else:
-        print("restarting the benchmark's Neo4j on an empty store")
-        restart_on_empty_store(args.instance, args.port, http_port)
-    settings = bench_settings(args.port, redis_url=start_redis(args.redis_port))
-    driver = fresh_graph(settings)
-    rules = IdentityRules(settings)
-    store = IdentityStore(driver, settings.neo4j_database, rules)
-    service = IngestService(settings, Keyring(settings), rules)
+    _, driver, store, service = open_bench_store(args.instance, args.port, args.redis_port, args.keep_store)
     neo4j = neo4j_pid(args.instance)
     print("warm-up: groups through the store until Neo4j's JIT compiler is quiet and the rate settles")
     warm = warm_up(store, service, Population(50_000, 1, "c"), neo4j, limit_s=args.warm_up_limit)
