@@ -10,7 +10,7 @@ from app.auth import Keyring
 from app.identity.store import IdentityStore, IngestResult
 from app.ingest.service import IngestService
 from app.ingest.writer import GroupCommitWriter, route_key, shard_of
-from tests.helpers import assert_invariants, count
+from tests.helpers import assert_invariants, count, run_on_own_thread
 from tests.identity.factory import msg
 
 
@@ -70,7 +70,7 @@ def test_a_batch_spanning_writers_is_stored_whole_before_its_answer(store, servi
     writer = GroupCommitWriter(recording, max_messages=500, writers=4)
     batch = prepared(service, [msg(anonymousId=f"dev-{n}", userId=f"u-{n}") for n in range(40)])
     other = prepared(service, [msg(anonymousId=f"dev-{n}") for n in range(40)])
-    result, other_result = asyncio.run(_run(writer, batch, other))
+    result, other_result = run_on_own_thread(lambda: _run(writer, batch, other))
     assert isinstance(result, IngestResult) and isinstance(other_result, IngestResult)
     assert result.stored >= 40 and result.new_profiles >= 1
     assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 80
@@ -82,8 +82,8 @@ def test_a_batch_spanning_writers_is_stored_whole_before_its_answer(store, servi
 
 def test_retries_spanning_writers_are_counted_as_duplicates_once(store, service, clean_db):
     messages = [msg(anonymousId=f"dev-{n}") for n in range(30)]
-    first = asyncio.run(_run(GroupCommitWriter(store, 500, writers=3), prepared(service, messages)))[0]
-    again = asyncio.run(_run(GroupCommitWriter(store, 500, writers=3), prepared(service, messages)))[0]
+    first = run_on_own_thread(lambda: _run(GroupCommitWriter(store, 500, writers=3), prepared(service, messages)))[0]
+    again = run_on_own_thread(lambda: _run(GroupCommitWriter(store, 500, writers=3), prepared(service, messages)))[0]
     assert (first.stored, first.duplicates) == (30, 0)
     assert (again.stored, again.duplicates) == (0, 30)
     assert sorted(again.duplicate_ids) == sorted(m["messageId"] for m in messages)
@@ -107,7 +107,7 @@ def test_a_failed_part_fails_its_request_after_the_other_parts_are_done(store, s
     other = next(d for d in devices if shard_of(prepared(service, [msg(anonymousId=d)])[0], 2) != bad_writer)
     request = prepared(service, [msg(anonymousId="dev-bad"), msg(anonymousId=other)])
     healthy = prepared(service, [msg(anonymousId=other)])
-    failed, ok = asyncio.run(_run(writer, request, healthy))
+    failed, ok = run_on_own_thread(lambda: _run(writer, request, healthy))
     assert isinstance(failed, RuntimeError)
     assert isinstance(ok, IngestResult) and ok.stored >= 1
     # The healthy part of the failed request is stored (its retry dedups it); the failed part is not.
@@ -124,7 +124,7 @@ def test_closing_writes_what_every_writer_has_queued(store, service, clean_db):
         return await asyncio.gather(*(writer.submit(prepared(service, [msg(anonymousId=f"dev-{n}")]))
                                       for n in range(20)), writer.close())
 
-    *results, _ = asyncio.run(scenario())
+    *results, _ = run_on_own_thread(scenario)
     assert all(r.stored >= 1 for r in results)
     assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 20
 
@@ -185,6 +185,6 @@ def test_messages_waiting_for_their_writer_are_counted_per_writer(store, service
         await writer.close()
         seen.append(queued() - base)
 
-    asyncio.run(scenario())
+    run_on_own_thread(scenario)
     assert seen == [6, 0]
     assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 7
