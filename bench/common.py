@@ -19,7 +19,7 @@ from app.auth import Keyring
 from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
-from app.ingest.writer import shard_of
+from app.ingest.writer import split_by_writer
 from app.settings import Settings
 from tests.helpers import WIPE_GRAPH
 
@@ -95,8 +95,9 @@ def open_bench_store(instance: str, port: int, redis_port: int, keep_store: bool
 
 def routed_groups(messages: list, writers: int, size: int) -> list[list[list]]:
     """Prepared messages as the service's writers carry them: each writer the messages the
-    service's routing (`shard_of`) gives it, in groups of `size`."""
-    per_writer = [[m for m in messages if shard_of(m, writers) == n] for n in range(writers)]
+    service's routing (`split_by_writer`) gives it, in groups of `size`."""
+    parts = split_by_writer(messages, writers)
+    per_writer = [parts.get(n, []) for n in range(writers)]
     return [[part[i:i + size] for i in range(0, len(part), size)] for part in per_writer]
 
 

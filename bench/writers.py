@@ -4,12 +4,12 @@
 
 A group's transaction locks every identifier and profile it touches until it commits. This
 measures what that costs two writers that share a queue, against two writers fed as the
-service routes messages (`app.ingest.writer.shard_of`: by device), and one writer alone, on
+service routes messages (`app.ingest.writer.split_by_writer`: by device), and one writer alone, on
 the same warmed graph, in alternating rounds so the machine's drift falls on all three:
 
 - one writer: one thread, twice the groups;
 - two writers, shared queue: two threads, each group any of the population's messages;
-- two writers, routed: two threads, each taking the messages `shard_of` gives its writer.
+- two writers, routed: two threads, each taking the messages the service's routing gives its writer.
 
 No HTTP: prepared groups are written with `IdentityStore.ingest`, as the service's writers do.
 """

@@ -50,6 +50,44 @@ def shard_of(message: PreparedMessage, shards: int) -> int:
     return zlib.crc32(route_key(message).encode()) % shards if shards > 1 else 0
 
 
+def split_by_writer(messages: list[PreparedMessage], writers: int) -> dict[int, list[PreparedMessage]]:
+    """Messages by writer, each part in the request's order. Messages of one request that share
+    an identifier or a messageId (or an alias's previousId) stay together, routed by the first
+    of them: the planner then sees them in one transaction, as it did an unsplit request."""
+    if writers == 1:
+        return {0: messages}
+    parent: dict[str, str] = {}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    first_keys = []
+    for m in messages:
+        keys = [m.message_id, *(i.key for i in m.identifiers)]
+        if m.previous_id is not None:
+            keys += [f"{USER_ID}:{m.previous_id}", f"{ANONYMOUS_ID}:{m.previous_id}"]
+        for k in keys:
+            parent.setdefault(k, k)
+        top = root(keys[0])
+        for k in keys[1:]:
+            other = root(k)
+            if other != top:
+                parent[other] = top
+        first_keys.append(keys[0])
+    shard_of_group: dict[str, int] = {}
+    parts: dict[int, list[PreparedMessage]] = {}
+    for m, key in zip(messages, first_keys):
+        group = root(key)
+        shard = shard_of_group.get(group)
+        if shard is None:
+            shard = shard_of_group[group] = shard_of(m, writers)
+        parts.setdefault(shard, []).append(m)
+    return parts
+
+
 @dataclass
 class _Pending:
     messages: list[PreparedMessage]
@@ -74,49 +112,12 @@ class GroupCommitWriter:
         self._tasks = [asyncio.create_task(self._run(q, self._queued[n]), name=f"group-commit-{n}")
                        for n, q in enumerate(self._queues)]
 
-    def split(self, messages: list[PreparedMessage]) -> dict[int, list[PreparedMessage]]:
-        """Messages by writer, each part in the request's order. Messages of one request that share
-        an identifier or a messageId (or an alias's previousId) stay together, routed by the first
-        of them: the planner then sees them in one transaction, as it did an unsplit request."""
-        if self.writers == 1:
-            return {0: messages}
-        parent: dict[str, str] = {}
-
-        def root(key: str) -> str:
-            while parent[key] != key:
-                parent[key] = parent[parent[key]]
-                key = parent[key]
-            return key
-
-        first_keys = []
-        for m in messages:
-            keys = [m.message_id, *(i.key for i in m.identifiers)]
-            if m.previous_id is not None:
-                keys += [f"{USER_ID}:{m.previous_id}", f"{ANONYMOUS_ID}:{m.previous_id}"]
-            for k in keys:
-                parent.setdefault(k, k)
-            top = root(keys[0])
-            for k in keys[1:]:
-                other = root(k)
-                if other != top:
-                    parent[other] = top
-            first_keys.append(keys[0])
-        shard_of_group: dict[str, int] = {}
-        parts: dict[int, list[PreparedMessage]] = {}
-        for m, key in zip(messages, first_keys):
-            group = root(key)
-            shard = shard_of_group.get(group)
-            if shard is None:
-                shard = shard_of_group[group] = shard_of(m, self.writers)
-            parts.setdefault(shard, []).append(m)
-        return parts
-
     async def submit(self, messages: list[PreparedMessage]) -> IngestResult:
         if self._closed:
             raise WriterClosed("the service is shutting down")
         loop = asyncio.get_running_loop()
         futures = []
-        for shard, part in self.split(messages).items():
+        for shard, part in split_by_writer(messages, self.writers).items():
             fut = loop.create_future()
             self._queues[shard].put_nowait(_Pending(part, fut))
             self._queued[shard].inc(len(part))

@@ -9,7 +9,7 @@ from prometheus_client import REGISTRY
 from app.auth import Keyring
 from app.identity.store import IdentityStore, IngestResult
 from app.ingest.service import IngestService
-from app.ingest.writer import GroupCommitWriter, route_key, shard_of
+from app.ingest.writer import GroupCommitWriter, route_key, shard_of, split_by_writer
 from tests.helpers import assert_invariants, count, run_on_own_thread
 from tests.identity.factory import msg
 
@@ -130,7 +130,6 @@ def test_closing_writes_what_every_writer_has_queued(store, service, clean_db):
 
 
 def test_messages_of_a_request_that_share_an_identifier_stay_in_one_part(settings, service):
-    writer = GroupCommitWriter(None, 500, writers=4)
     messages = prepared(service, [
         msg("identify", userId="u-x", anonymousId="dev-a"),
         *[msg(anonymousId=f"dev-{n}") for n in range(20)],
@@ -139,7 +138,7 @@ def test_messages_of_a_request_that_share_an_identifier_stay_in_one_part(setting
         msg("identify", anonymousId="dev-c", traits={"email": "x@mail.io"}),
         msg("identify", userId="u-y", anonymousId="dev-b"),
     ])
-    parts = writer.split(messages)
+    parts = split_by_writer(messages, 4)
     linked = [m for m in messages if m.message_id in {messages[0].message_id, *(x.message_id for x in messages[-4:])}]
     part_of = {m.message_id: n for n, part in parts.items() for m in part}
     assert len({part_of[m.message_id] for m in linked}) == 1
