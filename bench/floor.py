@@ -127,7 +127,7 @@ def identity_floor_rows(messages: list[PreparedMessage]) -> dict:
     }
 
 
-async def _open_loop(writer: GroupCommitWriter, arrivals: list[list], rate: int) -> list[float]:
+async def open_loop(writer: GroupCommitWriter, arrivals: list[list], rate: int) -> list[float]:
     """Submit one item of `arrivals` every 1/rate s, whatever is still in flight; the latency of
     each, in ms, from its arrival to the commit of its group."""
     latencies: list[float] = []
@@ -157,27 +157,27 @@ def _latency(latencies: list[float]) -> dict:
 
 
 async def durable_write_floor(driver: Driver, database: str, rate: int, seconds: float, writers: int,
-                              max_messages: int) -> dict:
+                              max_messages: int, call_writers: int = 0) -> dict:
     """Open loop at `rate` rows/s; latency from arrival to the commit of the row's group."""
     with driver.session(database=database) as session:
         session.run(FLOOR_CONSTRAINT).consume()
-    writer = GroupCommitWriter(_BareRowStore(driver, database), max_messages, writers)
+    writer = GroupCommitWriter(_BareRowStore(driver, database), max_messages, writers, call_writers)
     try:
-        latencies = await _open_loop(writer, [[_Row(uuid.uuid4().hex)] for _ in range(int(rate * seconds))], rate)
+        latencies = await open_loop(writer, [[_Row(uuid.uuid4().hex)] for _ in range(int(rate * seconds))], rate)
     finally:
         with driver.session(database=database) as session:
             session.run(FLOOR_CLEANUP).consume()
             session.run(FLOOR_DROP_CONSTRAINT).consume()
-    return {"rate": rate, "writers": writers, **_latency(latencies)}
+    return {"rate": rate, "writers": writers, "call_writers": call_writers, **_latency(latencies)}
 
 
 async def identity_write_floor(driver: Driver, database: str, messages: list[PreparedMessage], rate: int,
-                               writers: int, max_messages: int) -> dict:
+                               writers: int, max_messages: int, call_writers: int = 0) -> dict:
     """Open loop at `rate` messages/s, one message per arrival, written by the identity floor's
     statement through the service's writer; latency from arrival to the commit of its group."""
-    writer = GroupCommitWriter(_IdentityFloorStore(driver, database), max_messages, writers)
+    writer = GroupCommitWriter(_IdentityFloorStore(driver, database), max_messages, writers, call_writers)
     try:
-        latencies = await _open_loop(writer, [[m] for m in messages], rate)
+        latencies = await open_loop(writer, [[m] for m in messages], rate)
     finally:
         delete_floor_nodes(driver, database)
     return {"messages": len(latencies), **_latency(latencies)}

@@ -396,7 +396,7 @@ def main() -> None:
     print(f"4/5 this machine's floors: a bare durable write and the identity floor at {args.rate}/s, "
           "plain event inserts, identity-floor inserts")
     db_name = settings.neo4j_database
-    writers = (settings.group_commit_writers, settings.group_commit_max_messages)
+    writers = (settings.group_commit_writers, settings.group_commit_max_messages, settings.group_commit_call_writers)
     asyncio.run(durable_write_floor(driver, db_name, args.rate, 2, *writers))  # warm-up
     floor = asyncio.run(durable_write_floor(driver, db_name, args.rate, args.seconds, *writers))
     floor_pop = Population(50_000, 6, "f")

@@ -187,3 +187,45 @@ def test_messages_waiting_for_their_writer_are_counted_per_writer(store, service
     run_on_own_thread(scenario)
     assert seen == [6, 0]
     assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 7
+
+
+def test_single_calls_go_to_their_own_writer_and_batches_to_the_batch_writers(service):
+    writer = GroupCommitWriter(None, 500, writers=2, call_writers=1)
+    call = prepared(service, [msg(anonymousId="dev-1")])
+    batch = prepared(service, [msg(anonymousId=f"dev-{n}") for n in range(20)])
+    assert writer.parts(call) == {2: call}
+    assert set(writer.parts(batch)) == {0, 1}  # routed by device among the batch writers
+    assert GroupCommitWriter(None, 500, writers=2).parts(call) == split_by_writer(call, 2)  # no call writer
+    two_call_writers = GroupCommitWriter(None, 500, writers=2, call_writers=2)
+    lanes = {n for d in range(20) for n in two_call_writers.parts(prepared(service, [msg(anonymousId=f"dev-{d}")]))}
+    assert lanes == {2, 3}
+
+
+class _LabelledStore(IdentityStore):
+    """The real store, noting each transaction's messages by the label of the request they came in."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.groups: list[set[str]] = []
+        self.lock = threading.Lock()
+
+    def ingest(self, messages):
+        with self.lock:
+            self.groups.append({"call" if m.message_id.startswith("call-") else "batch" for m in messages})
+        return super().ingest(messages)
+
+
+def test_no_transaction_mixes_single_calls_with_batches(store, service, clean_db):
+    labelled = _LabelledStore(store.driver, store.database, store.rules)
+    writer = GroupCommitWriter(labelled, 500, writers=2, call_writers=1)
+    calls = [prepared(service, [msg(anonymousId=f"dev-{n}", messageId=f"call-{n}")]) for n in range(30)]
+    batches = [prepared(service, [msg(anonymousId=f"dev-{n}", messageId=f"batch-{b}-{n}") for n in range(10)])
+               for b in range(3)]
+    results = run_on_own_thread(lambda: _run(writer, *calls, *batches))
+    assert all(isinstance(r, IngestResult) for r in results)
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 60
+    # A device's calls and its batch messages met in different writers and still make one person.
+    assert count(clean_db, "MATCH (p:Profile) WHERE p.retiredAt IS NULL RETURN count(p)") == 30
+    assert labelled.groups and all(len(g) == 1 for g in labelled.groups)
+    assert {"call", "batch"} == set().union(*labelled.groups)
+    assert_invariants(clean_db)

@@ -1,0 +1,26 @@
+"""bench/calls.py compares the two ways of writing single calls fairly only if both store every
+call exactly once and each really uses the writers it names."""
+from __future__ import annotations
+
+import pytest
+
+from app.auth import Keyring
+from app.ingest.service import IngestService
+from bench.calls import MODES, measure
+from bench.ingest import Population, track_messages
+from tests.helpers import count
+
+
+@pytest.fixture
+def service(settings, rules) -> IngestService:
+    return IngestService(settings, Keyring(settings), rules)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_each_mode_stores_every_call_once(store, service, clean_db, mode):
+    messages = track_messages(service, Population(300, 4, "cb"), 40)
+    run = measure(store, messages, 200, mode, {"bench": None})
+    assert run["calls"] == 40 and 1 <= run["groups"] <= 40
+    assert run["p99_ms"] >= run["p50_ms"] > 0
+    assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 40
+
