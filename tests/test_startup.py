@@ -15,3 +15,12 @@ def test_start_up_freezes_the_objects_that_live_as_long_as_the_process(clean_db,
         assert gc.get_freeze_count() > 10_000
         assert client.get("/healthz").status_code == 200
     assert gc.get_freeze_count() == 0  # stopped: its objects are the collector's again
+
+
+def test_the_provisioned_neo4j_replans_cached_queries_at_most_hourly(clean_db):
+    # Each replan of an ingest statement holds its writer and every request queued on it; with
+    # Neo4j's default (10 s) a growing graph replanned them again and again (README, Operations).
+    with clean_db.session() as session:
+        value = session.run("SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
+                            name="dbms.cypher.min_replan_interval").single()["value"]
+    assert value == "1h"
