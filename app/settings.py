@@ -88,18 +88,18 @@ class Settings(BaseSettings):
     ingest_front: bool = True
 
     # Group commit: how many messages one write transaction may carry.
-    group_commit_max_messages: int = 2000
+    group_commit_max_messages: int = Field(default=2000, ge=1)
     # Concurrent group-commit writers, each with its own queue; a message goes to the writer its
     # device (anonymousId, else strongest identifier) picks, so writers rarely wait on each other's
     # locks. More writers make smaller groups, and each group costs a transaction's fixed CPU: in
     # alternating bench/ingest.py runs on two cores, four carried no more batch load than two and
     # left /v1/track slower and the machine busier. Each writer runs in the default thread pool.
-    group_commit_writers: int = 2
+    group_commit_writers: int = Field(default=2, ge=1)
     # Writers of their own for single calls (requests of one message), routed the same way; 0 sends
     # single calls to the batch writers. At 500 calls a second one call writer made groups twice as
     # large as the two batch writers did, for a quarter less CPU per call at about the same latency
     # (bench/calls.py), and a bulk import never queues in front of it.
-    group_commit_call_writers: int = 1
+    group_commit_call_writers: int = Field(default=1, ge=0)
 
     # How often beat runs the identity invariant check.
     invariant_check_seconds: float = 300.0

@@ -14,8 +14,8 @@ answered once every part is durable.
 Single calls (a request of one message: a browser's or an app's track, page, identify…) can have
 writers of their own (`call_writers`), routed the same way among themselves. Each transaction
 costs milliseconds of fixed CPU on both sides of Bolt, so at a few hundred calls a second two
-writers sharing them made twice the transactions, each of a message or two, and kept the machine
-busier for nothing; one writer gathers them into fewer, larger groups. Batches keep their own
+writers sharing them made about twice the transactions, each half as large, and spent the machine's
+CPU on that; one writer gathers them into fewer, larger groups. Batches keep their own
 routed writers, so a bulk import neither queues in front of nor is slowed by interactive calls.
 """
 from __future__ import annotations

@@ -229,3 +229,21 @@ def test_no_transaction_mixes_single_calls_with_batches(store, service, clean_db
     assert labelled.groups and all(len(g) == 1 for g in labelled.groups)
     assert {"call", "batch"} == set().union(*labelled.groups)
     assert_invariants(clean_db)
+
+
+@pytest.mark.parametrize("name, value", [("group_commit_writers", 0), ("group_commit_call_writers", -1),
+                                         ("group_commit_max_messages", 0)])
+def test_writer_settings_out_of_range_are_refused_by_name(name, value):
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    with pytest.raises(ValidationError) as refused:
+        Settings(**{name: value})
+    assert refused.value.errors()[0]["loc"] == (name,)
+
+
+def test_no_call_writer_is_a_valid_setting():
+    from app.settings import Settings
+
+    assert Settings(group_commit_call_writers=0).group_commit_call_writers == 0
