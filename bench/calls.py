@@ -25,9 +25,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from app.identity.store import IdentityStore, IngestResult
 from app.ingest.writer import GroupCommitWriter
-from bench.common import CpuUse, neo4j_pid, open_bench_store, percentile, write_results
+from bench.common import CpuUse, add_store_arguments, percentile, write_results
 from bench.floor import open_loop
-from bench.ingest import Population, track_messages, warm_up
+from bench.ingest import Population, open_warmed_store, track_messages
 
 # mode -> (batch writers, call writers)
 MODES = {"on the batch writers": (2, 0), "a call writer": (2, 1)}
@@ -62,17 +62,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--port", type=int, default=7689, help="bolt port of the benchmark Neo4j instance")
-    ap.add_argument("--instance", default="bench")
-    ap.add_argument("--redis-port", type=int, default=6391)
-    ap.add_argument("--keep-store", action="store_true", help="reuse the running instance and its store files")
-    ap.add_argument("--warm-up-limit", type=float, default=300)
+    add_store_arguments(ap)
     args = ap.parse_args()
 
-    _, driver, store, service = open_bench_store(args.instance, args.port, args.redis_port, args.keep_store)
-    neo4j = neo4j_pid(args.instance)
-    print("warm-up: groups through the store until Neo4j's JIT compiler is quiet and the rate settles")
-    warm = warm_up(store, service, Population(50_000, 1, "c"), neo4j, limit_s=args.warm_up_limit)
+    driver, store, service, neo4j, warm = open_warmed_store(args)
     pids = {"neo4j": neo4j, "bench": os.getpid()}
     measure(store, track_messages(service, Population(50_000, 2, "cw"), args.rate * 3), args.rate,
             "a call writer", pids)  # the track-sized plans and the writer's pool warm

@@ -93,6 +93,16 @@ def open_bench_store(instance: str, port: int, redis_port: int, keep_store: bool
     return settings, driver, store, IngestService(settings, Keyring(settings), rules)
 
 
+def add_store_arguments(ap, warm_up_limit: float = 300) -> None:
+    """The options every benchmark on its own Neo4j and Redis takes."""
+    ap.add_argument("--port", type=int, default=7689, help="bolt port of the benchmark Neo4j instance")
+    ap.add_argument("--instance", default="bench")
+    ap.add_argument("--redis-port", type=int, default=6391, help="the benchmark's own Redis")
+    ap.add_argument("--keep-store", action="store_true",
+                    help="reuse the running instance and its store files (only the graph is wiped)")
+    ap.add_argument("--warm-up-limit", type=float, default=warm_up_limit, help="seconds the warm-up may take at most")
+
+
 def routed_groups(messages: list, writers: int, size: int) -> list[list[list]]:
     """Prepared messages as the service's writers carry them: each writer the messages the
     service's routing (`split_by_writer`) gives it, in groups of `size`."""

@@ -31,6 +31,7 @@ from app.ingest.service import IngestService
 from bench.common import (
     ROOT,
     CpuUse,
+    add_store_arguments,
     neo4j_gc_pauses,
     neo4j_pid,
     open_bench_store,
@@ -112,6 +113,16 @@ def warm_up(store: IdentityStore, service: IngestService, pop: Population, neo4j
               f"Neo4j's JIT compiler {windows[-1]['neo4j_jit_cores']} cores", flush=True)
     return {"seconds": round(time.perf_counter() - started), "windows": windows,
             "settled": warm_up_settled(windows, tolerance, jit_quiet)}
+
+
+def open_warmed_store(args):
+    """The benchmark's store (see `open_bench_store`), warmed up by `warm_up` on 50,000 people:
+    (driver, store, service, Neo4j's pid, the warm-up's record)."""
+    _, driver, store, service = open_bench_store(args.instance, args.port, args.redis_port, args.keep_store)
+    neo4j = neo4j_pid(args.instance)
+    print("warm-up: groups through the store until Neo4j's JIT compiler is quiet and the rate settles")
+    warm = warm_up(store, service, Population(50_000, 1, "c"), neo4j, limit_s=args.warm_up_limit)
+    return driver, store, service, neo4j, warm
 
 
 def warm_up_settled(windows: list[dict], tolerance: float, jit_quiet: float) -> bool:
@@ -305,15 +316,10 @@ def _us(per: dict[str, int]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--port", type=int, default=7689, help="bolt port of the benchmark Neo4j instance")
-    ap.add_argument("--instance", default="bench")
-    ap.add_argument("--redis-port", type=int, default=6391, help="the benchmark's own Redis")
+    add_store_arguments(ap, warm_up_limit=600)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--rate", type=int, default=500)
     ap.add_argument("--merge-events", type=int, default=100_000)
-    ap.add_argument("--keep-store", action="store_true",
-                    help="reuse the running instance and its store files (only the graph is wiped)")
-    ap.add_argument("--warm-up-limit", type=float, default=600, help="seconds the warm-up may take at most")
     ap.add_argument("--api-warm-up-limit", type=float, default=180,
                     help="seconds the warm-up through the API may take at most")
     args = ap.parse_args()

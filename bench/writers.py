@@ -23,8 +23,8 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from app.ingest.service import IngestService
-from bench.common import neo4j_pid, open_bench_store, routed_groups, write_in_threads, write_results
-from bench.ingest import Population, warm_up
+from bench.common import add_store_arguments, routed_groups, write_in_threads, write_results
+from bench.ingest import Population, open_warmed_store
 
 MODES = ("one writer", "two writers, shared queue", "two writers, routed by device")
 
@@ -47,17 +47,10 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--groups", type=int, default=40, help="groups per writer in each measurement")
     ap.add_argument("--group-size", type=int, default=400)
-    ap.add_argument("--port", type=int, default=7689, help="bolt port of the benchmark Neo4j instance")
-    ap.add_argument("--instance", default="bench")
-    ap.add_argument("--redis-port", type=int, default=6391)
-    ap.add_argument("--keep-store", action="store_true", help="reuse the running instance and its store files")
-    ap.add_argument("--warm-up-limit", type=float, default=300)
+    add_store_arguments(ap)
     args = ap.parse_args()
 
-    _, driver, store, service = open_bench_store(args.instance, args.port, args.redis_port, args.keep_store)
-    neo4j = neo4j_pid(args.instance)
-    print("warm-up: groups through the store until Neo4j's JIT compiler is quiet and the rate settles")
-    warm = warm_up(store, service, Population(50_000, 1, "c"), neo4j, limit_s=args.warm_up_limit)
+    driver, store, service, neo4j, warm = open_warmed_store(args)
 
     runs: dict[str, list[dict]] = {m: [] for m in MODES}
     seed = 100

@@ -52,16 +52,17 @@ def test_every_message_of_a_device_goes_to_the_same_writer(service):
 
 
 class _RecordingStore(IdentityStore):
-    """The real store, noting which devices each transaction carried."""
+    """The real store, noting each transaction's messages by `label` (by default, their writer of 4)."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, label=lambda m: shard_of(m, 4), **kwargs):
         super().__init__(*args, **kwargs)
-        self.groups: list[set[int]] = []
+        self.label = label
+        self.groups: list[set] = []
         self.lock = threading.Lock()
 
     def ingest(self, messages):
         with self.lock:
-            self.groups.append({shard_of(m, 4) for m in messages})
+            self.groups.append({self.label(m) for m in messages})
         return super().ingest(messages)
 
 
@@ -201,22 +202,9 @@ def test_single_calls_go_to_their_own_writer_and_batches_to_the_batch_writers(se
     assert lanes == {2, 3}
 
 
-class _LabelledStore(IdentityStore):
-    """The real store, noting each transaction's messages by the label of the request they came in."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.groups: list[set[str]] = []
-        self.lock = threading.Lock()
-
-    def ingest(self, messages):
-        with self.lock:
-            self.groups.append({"call" if m.message_id.startswith("call-") else "batch" for m in messages})
-        return super().ingest(messages)
-
-
 def test_no_transaction_mixes_single_calls_with_batches(store, service, clean_db):
-    labelled = _LabelledStore(store.driver, store.database, store.rules)
+    labelled = _RecordingStore(store.driver, store.database, store.rules,
+                               label=lambda m: "call" if m.message_id.startswith("call-") else "batch")
     writer = GroupCommitWriter(labelled, 500, writers=2, call_writers=1)
     calls = [prepared(service, [msg(anonymousId=f"dev-{n}", messageId=f"call-{n}")]) for n in range(30)]
     batches = [prepared(service, [msg(anonymousId=f"dev-{n}", messageId=f"batch-{b}-{n}") for n in range(10)])
