@@ -11,8 +11,10 @@ import pytest
 from neo4j import GraphDatabase
 
 from app import db
+from app.auth import Keyring
 from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
+from app.ingest.service import IngestService
 from app.settings import Settings
 from tests.helpers import WIPE_GRAPH
 
@@ -88,6 +90,12 @@ def rules(settings) -> IdentityRules:
 @pytest.fixture
 def store(clean_db, settings, rules) -> IdentityStore:
     return IdentityStore(clean_db, settings.neo4j_database, rules)
+
+
+@pytest.fixture
+def service(settings, rules) -> IngestService:
+    """The API's ingest service (validation and preparing), without HTTP."""
+    return IngestService(settings, Keyring(settings), rules)
 
 
 @pytest.fixture

@@ -1,21 +1,14 @@
 """bench/calls.py compares the two ways of writing single calls fairly only if both store every
-call exactly once and each really uses the writers it names."""
+call exactly once."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from app.auth import Keyring
-from app.ingest.service import IngestService
 from bench.calls import MODES, measure
 from bench.ingest import Population, track_messages
 from tests.helpers import count
-
-
-@pytest.fixture
-def service(settings, rules) -> IngestService:
-    return IngestService(settings, Keyring(settings), rules)
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -26,4 +19,3 @@ def test_each_mode_stores_every_call_once(store, service, clean_db, mode):
     assert run["calls"] == 40 and 1 <= run["groups"] <= 40
     assert run["p99_ms"] >= run["p50_ms"] > 0
     assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 40
-

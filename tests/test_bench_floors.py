@@ -4,9 +4,6 @@ brings first, evidence between a message's identifiers), and it may run beside t
 only if it never touches that data and its clean-up deletes its own nodes and nothing else."""
 from __future__ import annotations
 
-import pytest
-
-from app.auth import Keyring
 from app.ingest.service import IngestService
 from bench.floor import (
     IDENTITY_FLOOR_WRITE,
@@ -29,11 +26,6 @@ RETURN a.key AS a, b.key AS b, s.firstMessageId AS messageId
 """
 GRAPH_SIZE = "MATCH (n) OPTIONAL MATCH (n)-[r]->() RETURN count(DISTINCT n) AS nodes, count(r) AS relationships"
 SERVICE_EVENT = "MATCH (e:Event {messageId: $id})-[:SEEN_AS]->(i:Identifier) RETURN i.key AS key"
-
-
-@pytest.fixture
-def service(settings, rules) -> IngestService:
-    return IngestService(settings, Keyring(settings), rules)
 
 
 def _messages(service: IngestService, first_id: str = "f-1") -> list:

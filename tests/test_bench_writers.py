@@ -3,20 +3,11 @@ same number of messages, and the routed mode gives every writer only the message
 own routing sends it; and its timed write stores every message it was given."""
 from __future__ import annotations
 
-import pytest
-
-from app.auth import Keyring
-from app.ingest.service import IngestService
 from app.ingest.writer import shard_of
 from bench.common import write_in_threads
 from bench.ingest import Population
 from bench.writers import MODES, groups_for
 from tests.helpers import count
-
-
-@pytest.fixture
-def service(settings, rules) -> IngestService:
-    return IngestService(settings, Keyring(settings), rules)
 
 
 def test_every_mode_writes_as_many_messages_and_routed_writers_get_only_their_own(service):

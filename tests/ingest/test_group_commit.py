@@ -6,17 +6,10 @@ import threading
 import pytest
 from prometheus_client import REGISTRY
 
-from app.auth import Keyring
 from app.identity.store import IdentityStore, IngestResult
-from app.ingest.service import IngestService
 from app.ingest.writer import GroupCommitWriter, route_key, shard_of, split_by_writer
 from tests.helpers import assert_invariants, count, run_on_own_thread
 from tests.identity.factory import msg
-
-
-@pytest.fixture
-def service(settings, rules) -> IngestService:
-    return IngestService(settings, Keyring(settings), rules)
 
 
 def prepared(service, messages):
