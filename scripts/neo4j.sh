@@ -61,7 +61,7 @@ db.tx_log.rotation.retention_policy=100M size
 db.transaction.timeout=120s
 # Replan a cached query at most hourly (default: every 10 s once statistics drift). While the graph
 # grows, index selectivities drift past the threshold again and again, and each replan of an ingest
-# statement held its writer, and every request queued on it, for up to most of a second.
+# statement held its writer, and every request queued on it, while Neo4j planned it again.
 dbms.cypher.min_replan_interval=1h
 EOF
   # Extra settings, one per line (query logging while profiling, memory tuning…).
