@@ -12,6 +12,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import redis
 from neo4j import GraphDatabase, Query
 
 from app import db
@@ -64,6 +65,19 @@ def start_redis(port: int) -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+def fresh_redis(port: int) -> str:
+    """`start_redis`, emptied. The service's post-commit hooks queue segment upkeep and touched
+    traits in Redis for a worker to drain; a benchmark runs no worker, so without this the queues
+    grew over every run, and Redis, loading and rewriting them, wrote them to disk mid-phase."""
+    url = start_redis(port)
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return url
+
+
 def fresh_graph(settings: Settings):
     """A driver on an empty graph with the schema applied."""
     driver = GraphDatabase.driver(settings.neo4j_uri, auth=(settings.neo4j_user, settings.neo4j_password))
@@ -86,7 +100,7 @@ def open_bench_store(instance: str, port: int, redis_port: int, keep_store: bool
     else:
         print("restarting the benchmark's Neo4j on an empty store")
         restart_on_empty_store(instance, port, http_port)
-    settings = bench_settings(port, redis_url=start_redis(redis_port))
+    settings = bench_settings(port, redis_url=fresh_redis(redis_port))
     driver = fresh_graph(settings)
     rules = IdentityRules(settings)
     store = IdentityStore(driver, settings.neo4j_database, rules)
@@ -228,6 +242,44 @@ def neo4j_gc_pauses(instance: str, phase: CpuUse) -> dict:
             "longest_ms": round(max(pauses, default=0.0), 1)}
 
 
+# Lines of a Neo4j instance's debug.log that stall or slow the transactions in flight, e.g.
+# 2026-12-01 11:30:23.797+0000 INFO  [o.n.k.i.t.l.c.CheckPointerImpl] [neo4j/ce6e7521] Checkpoint triggered by
+# "Scheduled checkpoint for every 15 minutes threshold" @ txId: 14808, … checkpoint completed in 1s 722ms. …
+_DEBUG_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d{4}) ")
+_CHECKPOINT_DONE = re.compile(r"\[neo4j/\w+\] Checkpoint triggered by .* checkpoint completed in ((?:\d+\w+ ?)+)\.")
+_DURATION_PART = re.compile(r"(\d+)(ms|s|m|h)")
+_MS_PER_UNIT = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000}
+
+
+def _duration_ms(text: str) -> int:
+    """'1s 722ms' -> 1722: how Neo4j's debug log writes a duration."""
+    return sum(int(n) * _MS_PER_UNIT[unit] for n, unit in _DURATION_PART.findall(text))
+
+
+def neo4j_log_events(instance: str, phase: CpuUse) -> dict:
+    """What a Neo4j instance's debug log says happened while a measured phase ran: queries replanned
+    (each replan holds the writer whose statement it is), transaction log rotations, and checkpoints
+    that overlapped the phase, with how long each took (a checkpoint flushes the page cache's dirty
+    pages while transactions go on committing)."""
+    since, until = phase.started_at, phase.stopped_at
+    replans, rotations, checkpoints = 0, 0, []
+    for path in sorted((_instance_dir(instance) / "logs").glob("debug.log*")):
+        for line in path.read_text(errors="replace").splitlines():
+            m = _DEBUG_LINE.match(line)
+            if not m:
+                continue
+            at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f%z")
+            done = _CHECKPOINT_DONE.search(line)
+            if done:
+                took = _duration_ms(done.group(1))
+                if at >= since and at.timestamp() - took / 1000 <= until.timestamp():
+                    checkpoints.append({"ended_at": at.isoformat(timespec="milliseconds"), "ms": took})
+            elif since <= at <= until:
+                replans += "Discarded stale query from the query cache" in line
+                rotations += "Rotated to transaction log" in line
+    return {"replans": replans, "log_rotations": rotations, "checkpoints": checkpoints}
+
+
 def reference_loop_ms() -> float:
     """A fixed pure-Python workload (best of 5): how fast this machine's cores are, so figures
     written on different machines of the same size can be compared."""
@@ -255,3 +307,26 @@ def percentile(values: list[float], q: float) -> float:
     if not ordered:
         return float("nan")
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+def stalls(samples: list[tuple[float, float]], threshold_ms: float = 100, keep: int = 5) -> dict:
+    """Requests slower than `threshold_ms`, grouped into stalls: slow requests whose time in flight
+    overlaps are one stall. `samples` are (sent at, Unix seconds; latency, ms). Returns how many
+    requests were slow, how many stalls they made, and the `keep` longest stalls with their
+    wall-clock start, to be matched against the API's and Neo4j's logs."""
+    slow = sorted((sent, sent + latency / 1000, latency) for sent, latency in samples if latency > threshold_ms)
+    groups: list[dict] = []
+    for start, end, latency in slow:
+        if groups and start <= groups[-1]["_end"]:
+            g = groups[-1]
+            g["_end"] = max(g["_end"], end)
+            g["requests"] += 1
+            g["longest_ms"] = max(g["longest_ms"], round(latency, 1))
+        else:
+            groups.append({"_start": start, "_end": end, "requests": 1, "longest_ms": round(latency, 1)})
+    for g in groups:
+        g["started_at"] = datetime.fromtimestamp(g["_start"], UTC).isoformat(timespec="milliseconds")
+        g["span_ms"] = round((g.pop("_end") - g.pop("_start")) * 1000)
+    longest = sorted(groups, key=lambda g: -g["span_ms"])[:keep]
+    return {"threshold_ms": threshold_ms, "slow_requests": len(slow), "stalls": len(groups),
+            "longest": [{k: g[k] for k in ("started_at", "span_ms", "requests", "longest_ms")} for g in longest]}

@@ -33,10 +33,12 @@ from bench.common import (
     CpuUse,
     add_store_arguments,
     neo4j_gc_pauses,
+    neo4j_log_events,
     neo4j_pid,
     open_bench_store,
     percentile,
     routed_groups,
+    stalls,
     write_in_threads,
     write_results,
 )
@@ -238,13 +240,15 @@ async def track_latency(port: int, pop: Population, rate: int, seconds: float,
     total = int(rate * seconds)
     bodies = [orjson.dumps(pop.track_message()) for _ in range(total)]
     latencies: list[float] = []
+    sent: list[tuple[float, float]] = []  # (sent at, Unix s; latency, ms): when the slow ones were
     errors = 0
 
     async def one(pool: Pool, body: bytes) -> None:
         nonlocal errors
-        t0 = time.perf_counter()
+        sent_at, t0 = time.time(), time.perf_counter()
         status, _ = await pool.post("/v1/track", body)
         latencies.append((time.perf_counter() - t0) * 1000)
+        sent.append((sent_at, latencies[-1]))
         if status != 200:
             errors += 1
 
@@ -265,7 +269,8 @@ async def track_latency(port: int, pop: Population, rate: int, seconds: float,
             cpu.stop()
     return {"requests": total, "target_rps": rate, "achieved_rps": round(achieved), "errors": errors,
             "p50_ms": round(percentile(latencies, 50), 2), "p95_ms": round(percentile(latencies, 95), 2),
-            "p99_ms": round(percentile(latencies, 99), 2), "max_ms": round(max(latencies), 2)}
+            "p99_ms": round(percentile(latencies, 99), 2), "max_ms": round(max(latencies), 2),
+            "stalls": stalls(sent)}
 
 
 def _profile_with_events(store: IdentityStore, service: IngestService, events: int, tag: str) -> tuple[str, str]:
@@ -303,6 +308,19 @@ def _cores(cores: dict[str, float]) -> str:
 
 def _pauses(p: dict) -> str:
     return f"{p['count']} times, {p['total_ms']:,} ms in all, the longest {p['longest_ms']} ms"
+
+
+def _log_events(log: dict) -> str:
+    checkpoints = ", ".join(f"{c['ms']:,} ms" for c in log["checkpoints"]) or "none"
+    return f"{log['replans']} replans, {log['log_rotations']} log rotations, checkpoints: {checkpoints}"
+
+
+def _stalls(s: dict) -> str:
+    text = f"{s['slow_requests']} requests over {s['threshold_ms']:.0f} ms, in {s['stalls']} stalls"
+    if s["longest"]:
+        text += "; the longest: " + ", ".join(f"{g['started_at'][11:23]} for {g['span_ms']} ms ({g['requests']} requests)"
+                                              for g in s["longest"][:3])
+    return text
 
 
 def _settled(warm: dict) -> str:
@@ -369,6 +387,7 @@ def main() -> None:
         batch["ceiling_events_per_s"] = {"before": round(ceil_before), "after": round(ceil_after)}
         batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
         batch["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)
+        batch["neo4j_log"] = neo4j_log_events(args.instance, cpu)
         batch["cpu_cores"] = cpu.cores
         batch["cpu_us_per_event"] = cpu.us_per(batch["events_per_s"])
         batch["cpu_budget_us_per_event_at_goal"] = round(os.cpu_count() * 1e6 / BATCH_GOAL)
@@ -380,6 +399,7 @@ def main() -> None:
         print(f"  CPU per event: {_us(batch['cpu_us_per_event'])}; all {os.cpu_count()} cores at "
               f"{BATCH_GOAL:,} events/s allow {batch['cpu_budget_us_per_event_at_goal']} us")
         print(f"  Neo4j's JVM stopped for GC {_pauses(batch['neo4j_gc_pauses'])}")
+        print(f"  Neo4j's log: {_log_events(batch['neo4j_log'])}")
         print(f"3/5 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s after a 3 s warm-up at that rate")
         asyncio.run(track_latency(port, Population(50_000, 4, "w"), args.rate, 3))  # plans and pools warm
         stored_before_track = events_stored(driver)
@@ -387,6 +407,7 @@ def main() -> None:
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
         track["events_stored_before"] = stored_before_track
         track["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)
+        track["neo4j_log"] = neo4j_log_events(args.instance, cpu)
         track["cpu_cores"] = cpu.cores
         track["cpu_us_per_request"] = cpu.us_per(track["achieved_rps"])
         track["machine_utilisation"] = round(cpu.cores["machine"] / os.cpu_count(), 2)
@@ -395,6 +416,8 @@ def main() -> None:
         print(f"  cores used: {_cores(cpu.cores)}: the machine {track['machine_utilisation']:.0%} busy")
         print(f"  CPU per request: {_us(track['cpu_us_per_request'])}")
         print(f"  Neo4j's JVM stopped for GC {_pauses(track['neo4j_gc_pauses'])}")
+        print(f"  Neo4j's log: {_log_events(track['neo4j_log'])}")
+        print(f"  {_stalls(track['stalls'])}")
     finally:
         api.terminate()
         api.wait(30)
