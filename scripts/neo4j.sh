@@ -59,10 +59,6 @@ dbms.usage_report.enabled=false
 dbms.security.auth_enabled=true
 db.tx_log.rotation.retention_policy=100M size
 db.transaction.timeout=120s
-# Replan a cached query at most hourly (default: every 10 s once statistics drift). While the graph
-# grows, index selectivities drift past the threshold again and again, and each replan of an ingest
-# statement held its writer, and every request queued on it, while Neo4j planned it again.
-dbms.cypher.min_replan_interval=1h
 EOF
   # Extra settings, one per line (query logging while profiling, memory tuning…).
   if [ -n "${NEO4J_EXTRA_CONF:-}" ]; then printf '%s\n' "$NEO4J_EXTRA_CONF" >>"$HOME_DIR/conf/neo4j.conf"; fi
