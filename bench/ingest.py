@@ -23,6 +23,7 @@ import uuid
 
 import httpx
 import orjson
+from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -273,6 +274,38 @@ async def track_latency(port: int, pop: Population, rate: int, seconds: float,
             "stalls": stalls(sent)}
 
 
+# The API's own histograms, read from its /metrics around a phase: how long its group commits took
+# (cdp_ingest_commit_seconds: the transaction and the post-commit hooks) and how long it took to
+# answer track calls once it had them (cdp_http_request_seconds): against the load generator's own
+# latencies, this tells time spent in transactions from time spent waiting before or around them.
+API_HISTOGRAMS = {"commits": ("cdp_ingest_commit_seconds", {}),
+                  "track_answers": ("cdp_http_request_seconds", {"route": "/v1/track", "status": "200"})}
+
+
+def api_histograms(port: int) -> dict[str, dict[float, float]]:
+    """Each of API_HISTOGRAMS as {bucket upper bound in s: observations so far at or under it}."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    found: dict[str, dict[float, float]] = {name: {} for name in API_HISTOGRAMS}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if not sample.name.endswith("_bucket"):
+                continue
+            for name, (metric, labels) in API_HISTOGRAMS.items():
+                if sample.name == metric + "_bucket" and all(sample.labels.get(k) == v for k, v in labels.items()):
+                    le = float(sample.labels["le"])
+                    found[name][le] = found[name].get(le, 0) + sample.value
+    return found
+
+
+def slower_than(before: dict[float, float], after: dict[float, float], bounds_s: tuple[float, ...]) -> dict:
+    """Observations made between two readings of a histogram, and the share of them over each
+    bound (each a bucket bound of the histogram)."""
+    total = after.get(float("inf"), 0) - before.get(float("inf"), 0)
+    shares = {f"over_{round(b * 1000)}_ms": round((total - (after[b] - before.get(b, 0))) / total, 3) if total else None
+              for b in bounds_s}
+    return {"count": round(total), **shares}
+
+
 def _profile_with_events(store: IdentityStore, service: IngestService, events: int, tag: str) -> tuple[str, str]:
     device, user = f"merge-dev-{tag}", f"merge-user-{tag}"
     for start in range(0, events, 2500):
@@ -321,6 +354,15 @@ def _stalls(s: dict) -> str:
         text += "; the longest: " + ", ".join(f"{g['started_at'][11:23]} for {g['span_ms']} ms ({g['requests']} requests)"
                                               for g in s["longest"][:3])
     return text
+
+
+def _api_view(view: dict) -> str:
+    def share(h: dict, key: str) -> str:
+        return "-" if h[key] is None else f"{h[key]:.1%}"
+    commits, answers = view["commits"], view["track_answers"]
+    return (f"{commits['count']:,} group commits, {share(commits, 'over_25_ms')} over 25 ms and "
+            f"{share(commits, 'over_100_ms')} over 100 ms; {answers['count']:,} track answers, "
+            f"{share(answers, 'over_25_ms')} over 25 ms and {share(answers, 'over_100_ms')} over 100 ms")
 
 
 def _settled(warm: dict) -> str:
@@ -404,7 +446,11 @@ def main() -> None:
         asyncio.run(track_latency(port, Population(50_000, 4, "w"), args.rate, 3))  # plans and pools warm
         stored_before_track = events_stored(driver)
         cpu = CpuUse(pids, jvm="neo4j")
+        histograms_before = api_histograms(port)
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
+        histograms_after = api_histograms(port)
+        track["api_view"] = {name: slower_than(histograms_before[name], histograms_after[name], (.025, .1))
+                             for name in API_HISTOGRAMS}
         track["events_stored_before"] = stored_before_track
         track["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)
         track["neo4j_log"] = neo4j_log_events(args.instance, cpu)
@@ -418,6 +464,7 @@ def main() -> None:
         print(f"  Neo4j's JVM stopped for GC {_pauses(track['neo4j_gc_pauses'])}")
         print(f"  Neo4j's log: {_log_events(track['neo4j_log'])}")
         print(f"  {_stalls(track['stalls'])}")
+        print(f"  in the API: {_api_view(track['api_view'])}")
     finally:
         api.terminate()
         api.wait(30)
