@@ -29,6 +29,7 @@ from app.api.deps import Services
 from app.api.ingest_front import IngestFront
 from app.auth import Keyring
 from app.destinations.traitpush import touched_recorder
+from app.gc_pauses import GcPauses
 from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
@@ -70,11 +71,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # collection rescanned all of it and paused every request in flight.
         gc.collect()
         gc.freeze()
+        gc_pauses = GcPauses()
+        gc_pauses.install()
         log.info("started", extra={"fields": {"neo4j": settings.neo4j_uri}})
         try:
             yield
         finally:
             await writer.close()  # graceful shutdown drains in-flight batches
+            gc_pauses.uninstall()
             gc.unfreeze()  # what the app held may be collected again once it stops
             metrics.SYNC_OUTCOMES.detach(driver)
             driver.close()

@@ -16,6 +16,9 @@ COMMIT_SECONDS = Histogram("cdp_ingest_commit_seconds", "Write transaction time 
                            buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
 REQUEST_SECONDS = Histogram("cdp_http_request_seconds", "HTTP request latency", ["route", "status"],
                             buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
+# A collection stops every thread running Python: a long one stalls every request in flight.
+GC_PAUSE_SECONDS = Histogram("cdp_python_gc_pause_seconds", "Python garbage-collector runs of this process",
+                             ["generation"], buckets=(.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
 
 
 class SyncOutcomes:

@@ -277,9 +277,11 @@ async def track_latency(port: int, pop: Population, rate: int, seconds: float,
 # The API's own histograms, read from its /metrics around a phase: how long its group commits took
 # (cdp_ingest_commit_seconds: the transaction and the post-commit hooks) and how long it took to
 # answer track calls once it had them (cdp_http_request_seconds): against the load generator's own
-# latencies, this tells time spent in transactions from time spent waiting before or around them.
+# latencies, this tells time spent in transactions from time spent waiting before or around them;
+# and its garbage collector's pauses (cdp_python_gc_pause_seconds, all generations).
 API_HISTOGRAMS = {"commits": ("cdp_ingest_commit_seconds", {}),
-                  "track_answers": ("cdp_http_request_seconds", {"route": "/v1/track", "status": "200"})}
+                  "track_answers": ("cdp_http_request_seconds", {"route": "/v1/track", "status": "200"}),
+                  "gc_pauses": ("cdp_python_gc_pause_seconds", {})}
 
 
 def api_histograms(port: int) -> dict[str, dict[float, float]]:
@@ -359,10 +361,12 @@ def _stalls(s: dict) -> str:
 def _api_view(view: dict) -> str:
     def share(h: dict, key: str) -> str:
         return "-" if h[key] is None else f"{h[key]:.1%}"
-    commits, answers = view["commits"], view["track_answers"]
+    commits, answers, gc_runs = view["commits"], view["track_answers"], view["gc_pauses"]
     return (f"{commits['count']:,} group commits, {share(commits, 'over_25_ms')} over 25 ms and "
             f"{share(commits, 'over_100_ms')} over 100 ms; {answers['count']:,} track answers, "
-            f"{share(answers, 'over_25_ms')} over 25 ms and {share(answers, 'over_100_ms')} over 100 ms")
+            f"{share(answers, 'over_25_ms')} over 25 ms and {share(answers, 'over_100_ms')} over 100 ms; "
+            f"{gc_runs['count']:,} garbage collections, {share(gc_runs, 'over_25_ms')} over 25 ms and "
+            f"{share(gc_runs, 'over_100_ms')} over 100 ms")
 
 
 def _settled(warm: dict) -> str:
