@@ -68,7 +68,8 @@ def start_redis(port: int) -> str:
 def fresh_redis(port: int) -> str:
     """`start_redis`, emptied. The service's post-commit hooks queue segment upkeep and touched
     traits in Redis for a worker to drain; a benchmark runs no worker, so without this the queues
-    grew over every run, and Redis, loading and rewriting them, wrote them to disk mid-phase."""
+    grew over every run, and Redis rewrote them to disk each time its append-only file had doubled,
+    in the middle of whatever phase was running."""
     url = start_redis(port)
     client = redis.Redis.from_url(url)
     try:
