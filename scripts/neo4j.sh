@@ -2,7 +2,7 @@
 # Local Neo4j Community 5.26 LTS without Docker: jars from Maven Central via mvn,
 # cached outside the repo, bound to 127.0.0.1. Idempotent: a second run reuses
 # the cache and an already running server.
-#   scripts/neo4j.sh start|stop|status|wait
+#   scripts/neo4j.sh start|stop|status|wait|conf   (conf: print the configuration start writes)
 set -euo pipefail
 
 NEO4J_VERSION="${NEO4J_VERSION:-5.26.30}"
@@ -41,9 +41,10 @@ EOF
   touch "$LIB_DIR/.complete"
 }
 
-write_conf() {
-  mkdir -p "$HOME_DIR/conf" "$HOME_DIR/data" "$HOME_DIR/plugins" "$HOME_DIR/logs" "$HOME_DIR/run" "$HOME_DIR/import"
-  cat >"$HOME_DIR/conf/neo4j.conf" <<EOF
+# The configuration this script starts Neo4j with (the heap is a JVM flag, noted for comparison).
+conf_text() {
+  cat <<EOF
+# JVM heap: $HEAP (a flag on the java command line, not a setting)
 server.default_listen_address=127.0.0.1
 server.default_advertised_address=127.0.0.1
 server.bolt.listen_address=127.0.0.1:$BOLT_PORT
@@ -61,7 +62,20 @@ db.tx_log.rotation.retention_policy=100M size
 db.transaction.timeout=120s
 EOF
   # Extra settings, one per line (query logging while profiling, memory tuning…).
-  if [ -n "${NEO4J_EXTRA_CONF:-}" ]; then printf '%s\n' "$NEO4J_EXTRA_CONF" >>"$HOME_DIR/conf/neo4j.conf"; fi
+  if [ -n "${NEO4J_EXTRA_CONF:-}" ]; then printf '%s\n' "$NEO4J_EXTRA_CONF"; fi
+}
+
+write_conf() {
+  mkdir -p "$HOME_DIR/conf" "$HOME_DIR/data" "$HOME_DIR/plugins" "$HOME_DIR/logs" "$HOME_DIR/run" "$HOME_DIR/import"
+  conf_text >"$HOME_DIR/conf/neo4j.conf"
+}
+
+# A running instance keeps the settings it was started with; say so when they are not these
+# (another version of this script, other NEO4J_* variables): only a restart applies them.
+warn_if_conf_differs() {
+  if conf_text | cmp -s - "$HOME_DIR/conf/neo4j.conf"; then return; fi
+  log "warning: it runs with other settings than this script would start it with" \
+      "(see $HOME_DIR/conf/neo4j.conf); stop it and start it again to apply them"
 }
 
 classpath() { echo "$HOME_DIR/plugins/*:$LIB_DIR/*"; }
@@ -100,7 +114,7 @@ wait_ready() {
 }
 
 start() {
-  if running; then log "already running (pid $(cat "$PIDFILE"))"; wait_ready; return; fi
+  if running; then log "already running (pid $(cat "$PIDFILE"))"; warn_if_conf_differs; wait_ready; return; fi
   if bolt_open; then log "something already listens on $BOLT_PORT; reusing it"; return; fi
   fetch_jars
   write_conf
@@ -128,6 +142,7 @@ case "${1:-start}" in
   start) start ;;
   stop) stop ;;
   wait) wait_ready ;;
+  conf) conf_text ;;
   status) if running; then echo "running pid $(cat "$PIDFILE")"; else echo "stopped"; exit 1; fi ;;
-  *) echo "usage: $0 start|stop|status|wait" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|wait|conf" >&2; exit 2 ;;
 esac
