@@ -39,8 +39,7 @@ def servers():
         from testcontainers.neo4j import Neo4jContainer
         from testcontainers.redis import RedisContainer
 
-        neo4j = Neo4jContainer("neo4j:5.26-community", password=NEO4J_PASSWORD)
-        with neo4j as neo, RedisContainer("redis:7") as red:
+        with Neo4jContainer("neo4j:5.26-community", password=NEO4J_PASSWORD) as neo, RedisContainer("redis:7") as red:
             yield neo.get_connection_url(), f"redis://{red.get_container_host_ip()}:{red.get_exposed_port(6379)}/0"
         return
     port = os.environ.get("CDP_TEST_NEO4J_PORT", "7688")

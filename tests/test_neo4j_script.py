@@ -6,7 +6,7 @@ import os
 import socket
 import subprocess
 
-from bench.common import ROOT
+from tests.conftest import ROOT
 from tests.helpers import free_port
 
 SCRIPT = str(ROOT / "scripts" / "neo4j.sh")
