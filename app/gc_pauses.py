@@ -18,7 +18,6 @@ SLOW_SECONDS = 0.1
 class GcPauses:
     def __init__(self) -> None:
         self._started = 0.0
-        self._installed = False
 
     def __call__(self, phase: str, info: dict) -> None:
         if phase == "start":
@@ -33,11 +32,9 @@ class GcPauses:
                 "objects_in_generation": len(gc.get_objects(info["generation"]))}})
 
     def install(self) -> None:
-        if not self._installed:
+        if self not in gc.callbacks:
             gc.callbacks.append(self)
-            self._installed = True
 
     def uninstall(self) -> None:
-        if self._installed:
+        if self in gc.callbacks:
             gc.callbacks.remove(self)
-            self._installed = False
