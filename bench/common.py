@@ -229,16 +229,21 @@ class CpuUse:
 _GC_PAUSE = re.compile(r"^\[(\S+?)\]\[[^]]*\]\[info\]\[gc\s*\] GC\(\d+\) Pause .* ([\d.]+)ms$")
 
 
+def _neo4j_log_lines(instance: str, pattern: str):
+    """Every line of a Neo4j instance's log files named by `pattern` (the log and its rotated files)."""
+    for path in sorted((_instance_dir(instance) / "logs").glob(pattern)):
+        yield from path.read_text(errors="replace").splitlines()
+
+
 def neo4j_gc_pauses(instance: str, phase: CpuUse) -> dict:
     """Stop-the-world pauses of a Neo4j instance's JVM while a measured phase ran, from its GC log
     (and the log's rotated files): every request in flight waits out each of them."""
     since, until = phase.started_at, phase.stopped_at
     pauses = []
-    for path in sorted((_instance_dir(instance) / "logs").glob("gc.log*")):
-        for line in path.read_text(errors="replace").splitlines():
-            m = _GC_PAUSE.match(line)
-            if m and since <= datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z") <= until:
-                pauses.append(float(m.group(2)))
+    for line in _neo4j_log_lines(instance, "gc.log*"):
+        m = _GC_PAUSE.match(line)
+        if m and since <= datetime.strptime(m.group(1), "%Y-%m-%dT%H:%M:%S.%f%z") <= until:
+            pauses.append(float(m.group(2)))
     return {"count": len(pauses), "total_ms": round(sum(pauses)),
             "longest_ms": round(max(pauses, default=0.0), 1)}
 
@@ -264,20 +269,19 @@ def neo4j_log_events(instance: str, phase: CpuUse) -> dict:
     pages while transactions go on committing)."""
     since, until = phase.started_at, phase.stopped_at
     replans, rotations, checkpoints = 0, 0, []
-    for path in sorted((_instance_dir(instance) / "logs").glob("debug.log*")):
-        for line in path.read_text(errors="replace").splitlines():
-            m = _DEBUG_LINE.match(line)
-            if not m:
-                continue
-            at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f%z")
-            done = _CHECKPOINT_DONE.search(line)
-            if done:
-                took = _duration_ms(done.group(1))
-                if at >= since and at.timestamp() - took / 1000 <= until.timestamp():
-                    checkpoints.append({"ended_at": at.isoformat(timespec="milliseconds"), "ms": took})
-            elif since <= at <= until:
-                replans += "Discarded stale query from the query cache" in line
-                rotations += "Rotated to transaction log" in line
+    for line in _neo4j_log_lines(instance, "debug.log*"):
+        m = _DEBUG_LINE.match(line)
+        if not m:
+            continue
+        at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f%z")
+        done = _CHECKPOINT_DONE.search(line)
+        if done:
+            took = _duration_ms(done.group(1))
+            if at >= since and at.timestamp() - took / 1000 <= until.timestamp():
+                checkpoints.append({"ended_at": at.isoformat(timespec="milliseconds"), "ms": took})
+        elif since <= at <= until:
+            replans += "Discarded stale query from the query cache" in line
+            rotations += "Rotated to transaction log" in line
     return {"replans": replans, "log_rotations": rotations, "checkpoints": checkpoints}
 
 
