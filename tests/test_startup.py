@@ -24,7 +24,7 @@ def test_start_up_freezes_the_objects_that_live_as_long_as_the_process(clean_db,
 def test_the_provisioned_neo4j_replans_cached_queries_as_the_graph_grows(clean_db):
     # Neo4j's default: a plan may be replanned 10 s after it was made, once the statistics it was
     # made on have drifted. Plans are first made on a new, near-empty graph; held for an hour, such
-    # a plan made a grown graph's ingest many times slower until Neo4j replanned it.
+    # a plan made a grown graph's ingest many times slower (clearing the query caches restored it).
     with clean_db.session() as session:
         value = session.run("SHOW SETTINGS YIELD name, value WHERE name = $name RETURN value",
                             name="dbms.cypher.min_replan_interval").single()["value"]

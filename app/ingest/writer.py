@@ -14,7 +14,7 @@ answered once every part is durable.
 Single calls (a request of one message: a browser's or an app's track, page, identify…) can have
 writers of their own (`call_writers`), routed the same way among themselves. Each transaction
 costs milliseconds of fixed CPU on both sides of Bolt, so at a few hundred calls a second two
-writers sharing them made about twice the transactions, each half as large, and spent the machine's
+writers sharing them made half as many transactions again, each smaller, and spent the machine's
 CPU on that; one writer gathers them into fewer, larger groups. Batches keep their own
 routed writers, so a bulk import neither queues in front of nor is slowed by interactive calls.
 """
