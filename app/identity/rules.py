@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import phonenumbers
 
@@ -22,10 +22,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 class Identifier:
     type: str
     value: str
+    # 'type:value', the graph's key for it: built once, as planning and writing read it many times.
+    key: str = field(init=False, repr=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return f"{self.type}:{self.value}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", f"{self.type}:{self.value}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,38 +93,43 @@ class IdentityRules:
         return sorted(unique.values(), key=lambda i: (self.priority(i.type), i.key))
 
 
-def _get(obj: object, *path: str) -> object:
+# Where identifiers are read from, in order: (identifier type, the object holding the field (a path
+# from the message; () is the message itself), the field).
+CANDIDATE_FIELDS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (USER_ID, (), "userId"),
+    (ANONYMOUS_ID, (), "anonymousId"),
+    (EMAIL, ("traits",), "email"),
+    (EMAIL, ("context", "traits"), "email"),
+    (EMAIL, ("properties",), "email"),
+    (PHONE, ("traits",), "phone"),
+    (PHONE, ("context", "traits"), "phone"),
+    (PHONE, ("properties",), "phone"),
+)
+_HOLDERS = tuple(dict.fromkeys(holder for _, holder, _ in CANDIDATE_FIELDS))
+
+
+def _object_at(message: dict, path: tuple[str, ...]) -> dict | None:
+    obj: object = message
     for part in path:
+        obj = obj.get(part)
         if not isinstance(obj, dict):
             return None
-        obj = obj.get(part)
     return obj
-
-
-# (identifier type, field path) candidates, in the order they are read from a message.
-CANDIDATE_FIELDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (USER_ID, ("userId",)),
-    (ANONYMOUS_ID, ("anonymousId",)),
-    (EMAIL, ("traits", "email")),
-    (EMAIL, ("context", "traits", "email")),
-    (EMAIL, ("properties", "email")),
-    (PHONE, ("traits", "phone")),
-    (PHONE, ("context", "traits", "phone")),
-    (PHONE, ("properties", "phone")),
-)
 
 
 def extract_identifiers(rules: IdentityRules, message: dict) -> tuple[list[Identifier], list[Dropped]]:
     """Identifiers carried by a message (alias previousId is handled by the resolver)."""
     found: list[Identifier] = []
     dropped: list[Dropped] = []
-    for id_type, path in CANDIDATE_FIELDS:
-        raw = _get(message, *path)
+    holders = {path: _object_at(message, path) for path in _HOLDERS}  # each looked up once
+    for id_type, path, name in CANDIDATE_FIELDS:
+        holder = holders[path]
+        raw = None if holder is None else holder.get(name)
         if raw is None:
             continue
         value = rules.normalise(id_type, raw)
         if value is None:
-            dropped.append(Dropped(".".join(path), f"{id_type} value is blocked or malformed"))
+            dropped.append(Dropped(".".join((*path, name)), f"{id_type} value is blocked or malformed"))
         else:
             found.append(Identifier(id_type, value))
     return found, dropped

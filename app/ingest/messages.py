@@ -4,6 +4,7 @@ Each error names the field path it is about (`batch[3].userId`) and why.
 """
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
@@ -175,11 +176,16 @@ def _reason(err: dict) -> str:
 
 
 _INT64 = (-(2**63), 2**63 - 1)
+# Every integer out of the signed 64-bit range has at least 19 digits (2**63 has 19), so a message
+# whose JSON has no run of 19 digits needs no walk. (Digits in strings only cost the walk.)
+_LONG_DIGIT_RUN = re.compile(rb"\d{19}")
 
 
-def _check_integers(raw: dict, prefix: str) -> None:
+def _check_integers(raw: dict, prefix: str, encoded: bytes) -> None:
     """Neo4j stores 64-bit integers; a larger one (JSON allows it) is refused here, naming its path,
-    rather than failing the write."""
+    rather than failing the write. `encoded` is the message as JSON."""
+    if _LONG_DIGIT_RUN.search(encoded) is None:
+        return
     stack: list[tuple[object, tuple]] = [(raw, ())]
     while stack:
         value, loc = stack.pop()
@@ -201,10 +207,11 @@ def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: 
     if not isinstance(msg_type, str) or msg_type not in _adapters:
         raise MessageErrors([FieldError(field_path(prefix, "type"),
                                         f"must be one of {', '.join(MESSAGE_TYPES)}")])
-    size = len(orjson.dumps(raw))
+    encoded = orjson.dumps(raw)
+    size = len(encoded)
     if size > max_bytes:
         raise MessageErrors([FieldError(prefix or "body", f"message is {size} bytes; the limit is {max_bytes}", 413)])
-    _check_integers(raw, prefix)
+    _check_integers(raw, prefix, encoded)
     try:
         return _adapters[msg_type].validate_python(raw)
     except ValidationError as exc:

@@ -2,6 +2,7 @@
 corrected timestamps, a messageId for dedup."""
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,6 +56,22 @@ def flatten_traits(traits: dict, prefix: str = "", depth: int = 0) -> dict[str, 
     return out
 
 
+@functools.cache
+def _declared(model: type[SegmentMessage]) -> frozenset[str]:
+    """The fields a message model declares (read per message; pydantic builds the mapping anew)."""
+    return frozenset(model.model_fields)
+
+
+def _field(msg: SegmentMessage, name: str) -> Any:
+    """A declared field's value, else an undeclared (extra) one's, else None: what
+    `getattr(msg, name, None)` gives, without the AttributeError pydantic raises inside for a
+    name its model does not declare."""
+    if name in _declared(type(msg)):
+        return getattr(msg, name)
+    extra = msg.__pydantic_extra__
+    return extra.get(name) if extra else None
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
@@ -91,8 +108,10 @@ def prepare(
         raise MessageErrors([FieldError(field_path(path, field),
                                         "too far from sentAt to correct for clock skew")]) from None
 
+    traits = _field(msg, "traits")
+    properties = _field(msg, "properties")
     as_dict = {"userId": msg.userId, "anonymousId": msg.anonymousId, "context": context,
-               "traits": getattr(msg, "traits", None), "properties": getattr(msg, "properties", None)}
+               "traits": traits, "properties": properties}
     identifiers, dropped = extract_identifiers(rules, as_dict)
     previous_id = None
     if msg.type == "alias":
@@ -116,19 +135,18 @@ def prepare(
         "originalTimestamp": timestamps.iso(ts.original_timestamp),
         "sentAt": timestamps.iso(ts.sent_at),
         "receivedAt": timestamps.iso(ts.received_at),
-        "properties": _json(getattr(msg, "properties", None)),
-        "traits": _json(getattr(msg, "traits", None)),
+        "properties": _json(properties),
+        "traits": _json(traits),
         "context": _json(context),
         "integrations": _json(integrations),
     }
-    declared = type(msg).model_fields
+    declared = _declared(type(msg))
     for name in _SCALAR_FIELDS:
         value = getattr(msg, name, None) if name in declared else None  # not an undeclared extra field
         if value is not None:
             event[name] = str(value)
     # Event properties also as `p.<name>` node properties, so behaviour filters ("performed
     # Order Completed with total > 100") are plain property predicates.
-    properties = getattr(msg, "properties", None)
     if properties:
         for n, (name, value) in enumerate(flatten_traits(properties).items()):
             if n >= MAX_EVENT_PROPERTIES:
@@ -140,8 +158,8 @@ def prepare(
     person_traits = {}
     if isinstance(context, dict) and isinstance(context.get("traits"), dict):
         person_traits.update(flatten_traits(context["traits"]))
-    if msg.type == "identify" and msg.traits:
-        person_traits.update(flatten_traits(msg.traits))
+    if msg.type == "identify" and traits:
+        person_traits.update(flatten_traits(traits))
     return PreparedMessage(
         message_id=message_id,
         type=msg.type,

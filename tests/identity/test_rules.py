@@ -69,3 +69,23 @@ def test_ordered_is_strongest_first_and_distinct(r):
     ids = [Identifier("anonymous_id", "a"), Identifier("email", "e@x.io"), Identifier("user_id", "u"),
            Identifier("email", "e@x.io"), Identifier("phone", "+14155550134")]
     assert [i.type for i in r.ordered(ids)] == ["user_id", "email", "phone", "anonymous_id"]
+
+
+def test_extract_skips_holders_that_are_not_objects_and_names_nested_drops(r):
+    msg = {"userId": "u1", "traits": "a string", "context": {"traits": ["x"]},
+           "properties": {"email": "not-an-email", "phone": None}}
+    found, dropped = extract_identifiers(r, msg)
+    assert [i.key for i in found] == ["user_id:u1"]
+    assert [d.field for d in dropped] == ["properties.email"]
+    found, dropped = extract_identifiers(r, {"anonymousId": "a1", "context": {"traits": {"email": "test@test.com"}}})
+    assert [d.field for d in dropped] == ["context.traits.email"]
+
+
+def test_identifier_key_is_type_and_value_and_not_part_of_equality():
+    from app.identity.rules import Identifier
+    a = Identifier("email", "e@x.io")
+    assert a.key == "email:e@x.io"
+    assert a == Identifier("email", "e@x.io") and hash(a) == hash(Identifier("email", "e@x.io"))
+    assert a != Identifier("user_id", "e@x.io")
+    with pytest.raises(AttributeError):
+        a.key = "email:other@x.io"  # frozen, like its type and value

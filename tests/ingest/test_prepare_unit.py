@@ -1,0 +1,55 @@
+"""Validating and preparing messages, without a server: the paths the API takes per message."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from app.identity.rules import IdentityRules
+from app.ingest.messages import MessageErrors, validate_message
+from app.ingest.prepare import prepare
+from app.settings import Settings
+
+RULES = IdentityRules(Settings())
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+
+
+def _prepared(raw: dict, forced_type: str | None = None):
+    msg = validate_message(raw, "", forced_type, 32_000)
+    return prepare(msg, raw, "", source="web", received_at=NOW, batch_sent_at=None, batch_context=None,
+                   batch_integrations=None, rules=RULES)
+
+
+@pytest.mark.parametrize("value", ["12345678901234567890123", -(2**63), 2**63 - 1, 1.2345678901234567e300,
+                                   [10**18, -(10**18)]])
+def test_long_digit_runs_that_are_not_oversized_integers_pass(value):
+    raw = {"userId": "u", "event": "E", "properties": {"v": value}}
+    assert _prepared(raw, "track").event["p.v"] == value
+
+
+@pytest.mark.parametrize("number", [2**63, 2**64 - 1])
+def test_an_integer_past_64_bits_anywhere_is_refused_with_its_path(number):
+    raw = {"userId": "u", "event": "E", "properties": {"a": [1, {"b": number}]}, "context": {"x": "1" * 30}}
+    with pytest.raises(MessageErrors) as err:
+        validate_message(raw, "batch[4]", "track", 32_000)
+    assert [(e.field, e.reason) for e in err.value.errors] == [("batch[4].properties.a[1].b",
+                                                                "integer out of the 64-bit range")]
+
+
+def test_undeclared_traits_and_properties_are_kept_on_the_event():
+    track = _prepared({"userId": "u", "event": "E", "traits": {"plan": "pro"}}, "track")
+    assert orjson.loads(track.event["traits"]) == {"plan": "pro"}
+    assert track.traits == {}  # a track call's own traits do not set the person's
+    identify = _prepared({"userId": "u", "traits": {"email": "Ann@Example.org"}, "properties": {"p": 1}}, "identify")
+    assert orjson.loads(identify.event["properties"]) == {"p": 1}
+    assert "p.p" in identify.event
+    assert identify.traits == {"email": "Ann@Example.org"}
+    assert [i.key for i in identify.identifiers] == ["user_id:u", "email:ann@example.org"]
+
+
+def test_a_field_named_like_an_undeclared_one_stays_out_of_the_scalars():
+    page = _prepared({"anonymousId": "a", "name": "Pricing", "groupId": "g-1"}, "page")
+    assert page.event["name"] == "Pricing"
+    assert "groupId" not in page.event  # undeclared for page: kept in the event's extra JSON
+    assert orjson.loads(page.event["extra"]) == {"groupId": "g-1"}
