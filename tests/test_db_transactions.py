@@ -1,10 +1,12 @@
-"""Explicit transactions whose BEGIN travels with their first statement (app.db.begin_pipelined)."""
+"""Explicit transactions whose BEGIN travels with their first statement (app.db.begin_pipelined),
+and the parameter maps ingest statements send (app.db.Rows)."""
+import logging
 import uuid
 
 import pytest
 from neo4j.exceptions import ClientError
 
-from app.db import begin_pipelined
+from app.db import Rows, begin_pipelined
 
 MISSING_DATABASE = "nosuchdatabase"
 
@@ -30,3 +32,17 @@ def test_begin_is_not_a_round_trip_of_its_own(driver):
         tx.close()
     with driver.session(database=MISSING_DATABASE) as session, pytest.raises(ClientError):
         session.begin_transaction()
+
+
+def test_rows_reach_neo4j_whole_and_the_drivers_run_log_stays_short(driver, caplog):
+    """The driver formats each RUN's parameters for its debug log, enabled or not. Rows keeps that
+    line short however many rows travel, and the rows arrive as a plain map would."""
+    rows = [{"key": f"k{n}", "n": n, "tags": ["a", "b"], "nested": {"x": None}} for n in range(1000)]
+    with caplog.at_level(logging.DEBUG, logger="neo4j"):
+        for batch in ({"rows": rows}, Rows(rows=rows)):
+            records, _, _ = driver.execute_query("RETURN $batch AS batch", batch=batch)
+            assert records[0]["batch"] == {"rows": rows}
+    runs = [r.getMessage() for r in caplog.records if "C: RUN" in r.getMessage() and "$batch AS batch" in r.getMessage()]
+    assert len(runs) == 2
+    assert len(runs[0]) > 50_000  # the plain map: every row, formatted
+    assert len(runs[1]) < 300 and "<1 parameter lists>" in runs[1]

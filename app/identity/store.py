@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
-from app.db import begin_pipelined, in_one_statement, query
+from app.db import Rows, begin_pipelined, in_one_statement, query
 from app.identity.erasure import suppression_hash
 from app.identity.profile_state import rederive
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
@@ -138,9 +138,9 @@ class IdentityStore:
         while True:
             planned = self._with_alias_identifiers(tx, fresh)
             hashes = self._identifier_hashes(fresh)
-            snapshot = tx.run(query("ingest/snapshot"), batch={
-                "ids": [m.message_id for m in fresh], "hashes": list(hashes),
-                "identifiers": self._identifier_rows(planned)}).single()
+            snapshot = tx.run(query("ingest/snapshot"), batch=Rows(
+                ids=[m.message_id for m in fresh], hashes=list(hashes),
+                identifiers=self._identifier_rows(planned))).single()
             if not snapshot["stored"] and not snapshot["suppressed"]:
                 break  # the identifiers and profiles are locked and read
             # Retried or erased messages: drop them and ask again (nothing was locked or written).
@@ -247,7 +247,7 @@ class IdentityStore:
                result: IngestResult) -> None:
         """Every write of the plan, in order, as one statement: one round trip however many steps."""
         steps: list[str] = []
-        params: dict = {}
+        params = Rows()
 
         def step(name: str, **values) -> None:
             steps.append(name)
