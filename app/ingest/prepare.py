@@ -146,8 +146,9 @@ def prepare(
         if value is not None:
             event[name] = str(value)
     # Event properties also as `p.<name>` node properties, so behaviour filters ("performed
-    # Order Completed with total > 100") are plain property predicates.
-    if properties:
+    # Order Completed with total > 100") are plain property predicates. (An identify, group or
+    # alias does not declare properties: an undeclared one may be any JSON value.)
+    if isinstance(properties, dict) and properties:
         for n, (name, value) in enumerate(flatten_traits(properties).items()):
             if n >= MAX_EVENT_PROPERTIES:
                 break

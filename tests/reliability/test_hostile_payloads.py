@@ -161,3 +161,21 @@ def test_duplicate_keys_take_the_last_value(client, driver):
     assert r.status_code == 200, r.text
     assert count(driver, "MATCH (:Event {messageId: 'dup-keys'})-[:SEEN_AS]->(i:Identifier {key: 'user_id:dup-user'}) "
                          "RETURN count(i)") == 1
+
+
+@pytest.mark.parametrize("path, message", [
+    ("/v1/identify", {"userId": "u-props", "properties": "not an object"}),
+    ("/v1/group", {"userId": "u-props", "groupId": "g", "properties": ["a", 1]}),
+    ("/v1/alias", {"userId": "u-props", "previousId": "a-props", "properties": 7}),
+    ("/v1/track", {"userId": "u-props", "event": "E", "traits": "not an object"}),
+])
+def test_an_undeclared_field_of_any_json_type_is_kept_not_a_5xx(client, driver, path, message):
+    """identify, group and alias declare no properties (and track no traits): whatever value
+    such a field holds is kept in the event's JSON, and the message is stored."""
+    r = _post(client, path, orjson.dumps(message))
+    assert r.status_code == 200, r.text
+    field = "traits" if path == "/v1/track" else "properties"
+    stored = count(driver, "MATCH (e:Event {userId: 'u-props'}) RETURN count(e)")
+    kept = count(driver, "MATCH (e:Event {userId: 'u-props'}) WHERE e[$field] = $json RETURN count(e)",
+                 field=field, json=orjson.dumps(message[field]).decode())
+    assert (stored, kept) == (1, 1)
