@@ -43,7 +43,7 @@ class Rows(dict):
     __slots__ = ()
 
     def __repr__(self) -> str:
-        return f"<{len(self)} parameter lists>"
+        return f"<Rows: {len(self)} parameters>"
 
 
 def begin_pipelined(session: Session) -> Transaction:

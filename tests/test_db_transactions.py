@@ -45,4 +45,4 @@ def test_rows_reach_neo4j_whole_and_the_drivers_run_log_stays_short(driver, capl
     runs = [r.getMessage() for r in caplog.records if "C: RUN" in r.getMessage() and "$batch AS batch" in r.getMessage()]
     assert len(runs) == 2
     assert len(runs[0]) > 50_000  # the plain map: every row, formatted
-    assert len(runs[1]) < 300 and "<1 parameter lists>" in runs[1]
+    assert len(runs[1]) < 300 and "<Rows: 1 parameters>" in runs[1]

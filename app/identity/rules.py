@@ -109,6 +109,7 @@ _HOLDERS = tuple(dict.fromkeys(holder for _, holder, _ in CANDIDATE_FIELDS))
 
 
 def _object_at(message: dict, path: tuple[str, ...]) -> dict | None:
+    """The object at `path` in the message; None when a step is missing or not an object."""
     obj: object = message
     for part in path:
         obj = obj.get(part)
