@@ -358,15 +358,14 @@ def _stalls(s: dict) -> str:
     return text
 
 
+_API_VIEW_NAMES = {"commits": "group commits", "track_answers": "track answers", "gc_pauses": "garbage collections"}
+
+
 def _api_view(view: dict) -> str:
     def share(h: dict, key: str) -> str:
         return "-" if h[key] is None else f"{h[key]:.1%}"
-    commits, answers, gc_runs = view["commits"], view["track_answers"], view["gc_pauses"]
-    return (f"{commits['count']:,} group commits, {share(commits, 'over_25_ms')} over 25 ms and "
-            f"{share(commits, 'over_100_ms')} over 100 ms; {answers['count']:,} track answers, "
-            f"{share(answers, 'over_25_ms')} over 25 ms and {share(answers, 'over_100_ms')} over 100 ms; "
-            f"{gc_runs['count']:,} garbage collections, {share(gc_runs, 'over_25_ms')} over 25 ms and "
-            f"{share(gc_runs, 'over_100_ms')} over 100 ms")
+    return "; ".join(f"{view[key]['count']:,} {name}, {share(view[key], 'over_25_ms')} over 25 ms and "
+                     f"{share(view[key], 'over_100_ms')} over 100 ms" for key, name in _API_VIEW_NAMES.items())
 
 
 def _settled(warm: dict) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bench.ingest import api_histograms, slower_than
+from bench.ingest import _api_view, api_histograms, slower_than
 from tests.helpers import basic, new_id
 
 
@@ -39,3 +39,12 @@ def test_no_observation_has_no_share():
 def test_a_bound_that_is_not_a_bucket_is_refused():
     with pytest.raises(KeyError):
         slower_than({}, {0.025: 1, float("inf"): 1}, (.03,))
+
+
+def test_the_api_view_is_printed_one_phrase_per_histogram():
+    view = {"commits": {"count": 802, "over_25_ms": 0.374, "over_100_ms": 0.004},
+            "track_answers": {"count": 10_000, "over_25_ms": 0.894, "over_100_ms": 0.041},
+            "gc_pauses": {"count": 0, "over_25_ms": None, "over_100_ms": None}}
+    assert _api_view(view) == ("802 group commits, 37.4% over 25 ms and 0.4% over 100 ms; "
+                               "10,000 track answers, 89.4% over 25 ms and 4.1% over 100 ms; "
+                               "0 garbage collections, - over 25 ms and - over 100 ms")
