@@ -10,6 +10,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
@@ -26,6 +27,11 @@ from app.settings import DEFAULT_SUPPRESSION_SALT
 # How long one batch keeps retrying deadlocks, races and a missing Neo4j. Shorter than the SDKs'
 # request timeout (15 s), so a client sees a 503 and retries rather than timing out blind.
 RETRY_SECONDS = 10.0
+
+
+# Every message's identifiers are checked against the suppression list by their salted hash; a
+# device sends many messages, and an HMAC costs microseconds, so recent keys' hashes are kept.
+_suppression_hash = lru_cache(maxsize=1 << 16)(suppression_hash)
 
 
 class StaleSnapshot(Exception):
@@ -176,7 +182,7 @@ class IdentityStore:
             if m.previous_id is not None:
                 keys += [f"{USER_ID}:{m.previous_id}", f"{ANONYMOUS_ID}:{m.previous_id}"]
             for k in keys:
-                hashes.setdefault(suppression_hash(self.salt, k), []).append(m)
+                hashes.setdefault(_suppression_hash(self.salt, k), []).append(m)
         return hashes
 
     @staticmethod
@@ -219,13 +225,15 @@ class IdentityStore:
         """One row per identifier, sorted by key (lock order), with the batch's seen window."""
         rows: dict[str, dict] = {}
         for m in planned:
+            ts = m.ts
             for i in m.identifiers:
                 row = rows.get(i.key)
                 if row is None:
-                    rows[i.key] = {"key": i.key, "type": i.type, "value": i.value, "firstSeen": m.ts, "lastSeen": m.ts}
-                else:
-                    row["firstSeen"] = min(row["firstSeen"], m.ts)
-                    row["lastSeen"] = max(row["lastSeen"], m.ts)
+                    rows[i.key] = {"key": i.key, "type": i.type, "value": i.value, "firstSeen": ts, "lastSeen": ts}
+                elif ts < row["firstSeen"]:
+                    row["firstSeen"] = ts
+                elif ts > row["lastSeen"]:
+                    row["lastSeen"] = ts
         return [rows[k] for k in sorted(rows)]
 
     @staticmethod
@@ -282,6 +290,7 @@ class IdentityStore:
             if names:
                 step("ingest/register_trait_keys", traitNames=names, traitsSeenAt=max(t["ts"] for t in traits))
                 result.new_trait_names = names
+        anchors = plan.anchors
         step("ingest/create_events",
-             events=[{"props": {**m.event, "identifier": plan.anchors[m.message_id]}} for m in fresh])
+             events=[{"props": m.event, "identifier": anchors[m.message_id]} for m in fresh])
         tx.run(in_one_statement(tuple(steps)), batch=params).consume()

@@ -1,8 +1,8 @@
 // Events hang off the identifier they were seen with, and carry its key (`identifier`, immutable
-// like the edge, set in props) so a profile's timeline is a few composite-index seeks. Plain
-// CREATE: the batch was already checked for stored messageIds, and the unique constraint turns a
-// concurrent writer's duplicate into a ConstraintError, on which the store re-runs the transaction.
+// like the edge) so a profile's timeline is a few composite-index seeks. Plain CREATE: the batch
+// was already checked for stored messageIds, and the unique constraint turns a concurrent
+// writer's duplicate into a ConstraintError, on which the store re-runs the transaction.
 UNWIND $batch.events AS ev
-MATCH (i:Identifier {key: ev.props.identifier})
+MATCH (i:Identifier {key: ev.identifier})
 CREATE (e:Event)-[:SEEN_AS]->(i)
-SET e = ev.props
+SET e = ev.props, e.identifier = ev.identifier
