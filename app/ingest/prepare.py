@@ -56,6 +56,29 @@ def flatten_traits(traits: dict, prefix: str = "", depth: int = 0) -> dict[str, 
     return out
 
 
+class _SharedIso:
+    """ISO text of a datetime every message of a request shares (its receivedAt, a batch's sentAt),
+    formatted once per request rather than once per message. Matched by identity and held, so a
+    later request's datetime never gets an earlier one's text."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self):
+        self._last: tuple[datetime | None, str | None] = (None, None)
+
+    def __call__(self, dt: datetime | None) -> str | None:
+        last = self._last  # one read: another thread may swap the pair, never half of it
+        if dt is None or last[0] is dt:
+            return None if dt is None else last[1]
+        text = timestamps.iso(dt)
+        self._last = (dt, text)
+        return text
+
+
+_received_at_iso = _SharedIso()
+_sent_at_iso = _SharedIso()
+
+
 @functools.cache
 def _declared(model: type[SegmentMessage]) -> frozenset[str]:
     """The fields a message model declares (read per message; pydantic builds the mapping anew)."""
@@ -124,6 +147,7 @@ def prepare(
                              for f in fields])
 
     message_id = msg.messageId or _generated_message_id(raw, msg.type, source)
+    timestamp = timestamps.iso(ts.timestamp)
     event: dict[str, Any] = {
         "messageId": message_id,
         "type": msg.type,
@@ -131,10 +155,11 @@ def prepare(
         "userId": None if msg.userId is None else str(msg.userId),
         "anonymousId": None if msg.anonymousId is None else str(msg.anonymousId),
         "ts": timestamps.epoch_ms(ts.timestamp),
-        "timestamp": timestamps.iso(ts.timestamp),
-        "originalTimestamp": timestamps.iso(ts.original_timestamp),
-        "sentAt": timestamps.iso(ts.sent_at),
-        "receivedAt": timestamps.iso(ts.received_at),
+        "timestamp": timestamp,
+        "originalTimestamp": (timestamp if ts.original_timestamp is ts.timestamp
+                              else timestamps.iso(ts.original_timestamp)),
+        "sentAt": _sent_at_iso(ts.sent_at),
+        "receivedAt": _received_at_iso(ts.received_at),
         "properties": _json(properties),
         "traits": _json(traits),
         "context": _json(context),

@@ -53,3 +53,34 @@ def test_a_field_named_like_an_undeclared_one_stays_out_of_the_scalars():
     assert page.event["name"] == "Pricing"
     assert "groupId" not in page.event  # undeclared for page: kept in the event's extra JSON
     assert orjson.loads(page.event["extra"]) == {"groupId": "g-1"}
+
+
+def _at(raw: dict, received_at: datetime, batch_sent_at: datetime | None = None):
+    msg = validate_message(raw, "", "track", 32_000)
+    return prepare(msg, raw, "", source="web", received_at=received_at, batch_sent_at=batch_sent_at,
+                   batch_context=None, batch_integrations=None, rules=RULES).event
+
+
+def test_each_request_gets_its_own_received_and_sent_times():
+    # receivedAt and a batch's sentAt are formatted once per request: a new request's times (equal
+    # or not to the last one's) must never show the text of another's.
+    first = _at({"userId": "u", "event": "E"}, NOW, batch_sent_at=NOW)
+    later = datetime(2026, 11, 20, 10, 0, 1, 500_000, tzinfo=UTC)
+    second = _at({"userId": "u", "event": "E"}, later, batch_sent_at=later)
+    again = _at({"userId": "u", "event": "E"}, datetime(2026, 11, 20, 10, 0, tzinfo=UTC))
+    assert (first["receivedAt"], first["sentAt"]) == ("2026-11-20T10:00:00.000Z", "2026-11-20T10:00:00.000Z")
+    assert (second["receivedAt"], second["sentAt"]) == ("2026-11-20T10:00:01.500Z", "2026-11-20T10:00:01.500Z")
+    assert (again["receivedAt"], again["sentAt"]) == ("2026-11-20T10:00:00.000Z", None)
+    own = _at({"userId": "u", "event": "E", "sentAt": "2026-11-20T09:00:02Z",
+               "originalTimestamp": "2026-11-20T09:00:00Z"}, later, batch_sent_at=later)
+    assert own["sentAt"] == "2026-11-20T09:00:02.000Z"  # the message's own sentAt wins over the batch's
+    # corrected for skew: receivedAt - (sentAt - originalTimestamp)
+    assert own["timestamp"] == "2026-11-20T09:59:59.500Z" and own["originalTimestamp"] == "2026-11-20T09:00:00.000Z"
+
+
+def test_without_sent_at_the_timestamp_is_the_original_one():
+    event = _at({"userId": "u", "event": "E", "timestamp": "2026-11-19T08:00:00.250+02:00"}, NOW)
+    assert event["timestamp"] == event["originalTimestamp"] == "2026-11-19T06:00:00.250Z"
+    bare = _at({"userId": "u", "event": "E"}, NOW)
+    assert bare["timestamp"] == bare["receivedAt"] == "2026-11-20T10:00:00.000Z"
+    assert bare["originalTimestamp"] is None
