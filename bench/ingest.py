@@ -165,12 +165,17 @@ def events_stored(driver) -> int:
 
 
 def ceiling(store: IdentityStore, service: IngestService, pop: Population, events: int, batch: int,
-            writers: int) -> float:
+            writers: int, neo4j: int | None = None) -> dict:
     """The same write path (one UNWIND transaction per group), called directly: no HTTP, no waiting.
     As many writers as the service runs, each on its own thread with the messages the service's
-    routing gives it: one writer alone would understate what the store does for the service."""
+    routing gives it: one writer alone would understate what the store does for the service.
+    Events/s, and the CPU per event of Neo4j and of the writer threads (this process, which does
+    nothing else meanwhile): the Python the service's writers run for every event."""
     messages = [m for group in prepared_groups(service, pop, events // batch, batch) for m in group]
-    return write_in_threads(store, routed_groups(messages, writers, batch), {})["events_per_s"]
+    written = write_in_threads(store, routed_groups(messages, writers, batch), {"neo4j": neo4j, "writers": os.getpid()})
+    rate = written["events_per_s"]
+    return {"events_per_s": rate,
+            "cpu_us_per_event": {name: round(cores * 1e6 / rate) for name, cores in written["cores"].items()}}
 
 
 
@@ -400,8 +405,11 @@ def main() -> None:
     print(f"1/5 raw UNWIND ceiling: prepared groups of 1,000 written straight through the store by {ceiling_writers} "
           "writers, routed as the service routes them")
     ceiling_group = settings.group_commit_max_messages // 2
-    ceil_before = ceiling(store, service, pop, events=60_000, batch=ceiling_group, writers=ceiling_writers)
-    print(f"  ceiling: {ceil_before:,.0f} events/s (measured again after the batch phase)")
+    ceiling_before = ceiling(store, service, pop, events=60_000, batch=ceiling_group, writers=ceiling_writers,
+                             neo4j=neo4j_pid(args.instance))
+    ceil_before = ceiling_before["events_per_s"]
+    print(f"  ceiling: {ceil_before:,.0f} events/s (measured again after the batch phase); "
+          f"CPU per event: {_us(ceiling_before['cpu_us_per_event'])}")
 
     port = free_port()
     api = start_api(settings, port)
@@ -427,9 +435,13 @@ def main() -> None:
         batch["events_stored_before"] = stored_before_batch
         # The graph grows and the machine's speed drifts within a run: the ceiling measured on both
         # sides of the batch phase, and the share taken of their mean, brackets it.
-        ceil_after = ceiling(store, service, pop, events=60_000, batch=ceiling_group, writers=ceiling_writers)
+        ceiling_after = ceiling(store, service, pop, events=60_000, batch=ceiling_group, writers=ceiling_writers,
+                                neo4j=neo4j_pid(args.instance))
+        ceil_after = ceiling_after["events_per_s"]
         ceil = (ceil_before + ceil_after) / 2
         batch["ceiling_events_per_s"] = {"before": round(ceil_before), "after": round(ceil_after)}
+        batch["ceiling_cpu_us_per_event"] = {"before": ceiling_before["cpu_us_per_event"],
+                                             "after": ceiling_after["cpu_us_per_event"]}
         batch["share_of_ceiling"] = round(batch["events_per_s"] / ceil, 3)
         batch["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)
         batch["neo4j_log"] = neo4j_log_events(args.instance, cpu)
@@ -443,6 +455,7 @@ def main() -> None:
         print(f"  cores used: {_cores(cpu.cores)}")
         print(f"  CPU per event: {_us(batch['cpu_us_per_event'])}; all {os.cpu_count()} cores at "
               f"{BATCH_GOAL:,} events/s allow {batch['cpu_budget_us_per_event_at_goal']} us")
+        print(f"  the ceiling's CPU per event, after the batch phase: {_us(ceiling_after['cpu_us_per_event'])}")
         print(f"  Neo4j's JVM stopped for GC {_pauses(batch['neo4j_gc_pauses'])}")
         print(f"  Neo4j's log: {_log_events(batch['neo4j_log'])}")
         print(f"3/5 /v1/track at {args.rate} requests/s, {args.seconds:.0f}s after a 3 s warm-up at that rate")

@@ -33,6 +33,8 @@ def test_the_timed_write_stores_every_message_of_every_writer(store, service, cl
 def test_the_ingest_ceiling_writes_every_event_through_the_services_writers(store, service, clean_db):
     from bench.ingest import ceiling
 
-    rate = ceiling(store, service, Population(300, 3, "w"), events=200, batch=50, writers=2)
-    assert rate > 0
+    result = ceiling(store, service, Population(300, 3, "w"), events=200, batch=50, writers=2)
+    assert result["events_per_s"] > 0
+    # The writer threads' CPU per event: this process's, so never missing, and never nothing.
+    assert result["cpu_us_per_event"]["writers"] > 0 and "machine" in result["cpu_us_per_event"]
     assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 200
