@@ -67,9 +67,11 @@ class _SharedIso:
         self._last: tuple[datetime | None, str | None] = (None, None)
 
     def __call__(self, dt: datetime | None) -> str | None:
+        if dt is None:
+            return None
         last = self._last  # one read: another thread may swap the pair, never half of it
-        if dt is None or last[0] is dt:
-            return None if dt is None else last[1]
+        if last[0] is dt:
+            return last[1]
         text = timestamps.iso(dt)
         self._last = (dt, text)
         return text
@@ -85,11 +87,11 @@ def _declared(model: type[SegmentMessage]) -> frozenset[str]:
     return frozenset(model.model_fields)
 
 
-def _field(msg: SegmentMessage, name: str) -> Any:
+def _field(msg: SegmentMessage, name: str, declared: frozenset[str]) -> Any:
     """A declared field's value, else an undeclared (extra) one's, else None: what
     `getattr(msg, name, None)` gives, without the AttributeError pydantic raises inside for a
     name its model does not declare."""
-    if name in _declared(type(msg)):
+    if name in declared:
         return getattr(msg, name)
     extra = msg.__pydantic_extra__
     return extra.get(name) if extra else None
@@ -131,8 +133,9 @@ def prepare(
         raise MessageErrors([FieldError(field_path(path, field),
                                         "too far from sentAt to correct for clock skew")]) from None
 
-    traits = _field(msg, "traits")
-    properties = _field(msg, "properties")
+    declared = _declared(type(msg))
+    traits = _field(msg, "traits", declared)
+    properties = _field(msg, "properties", declared)
     as_dict = {"userId": msg.userId, "anonymousId": msg.anonymousId, "context": context,
                "traits": traits, "properties": properties}
     identifiers, dropped = extract_identifiers(rules, as_dict)
@@ -165,7 +168,6 @@ def prepare(
         "context": _json(context),
         "integrations": _json(integrations),
     }
-    declared = _declared(type(msg))
     for name in _SCALAR_FIELDS:
         value = getattr(msg, name, None) if name in declared else None  # not an undeclared extra field
         if value is not None:
