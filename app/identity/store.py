@@ -30,8 +30,9 @@ RETRY_SECONDS = 10.0
 
 
 # Every message's identifiers are checked against the suppression list by their salted hash; a
-# device sends many messages, and an HMAC costs microseconds, so recent keys' hashes are kept.
-_suppression_hash = lru_cache(maxsize=1 << 16)(suppression_hash)
+# visitor's session sends many messages in a few minutes, and an HMAC costs microseconds, so the
+# most recent keys' hashes are kept (4,096 of them take about 1.5 MB).
+_suppression_hash = lru_cache(maxsize=1 << 12)(suppression_hash)
 
 
 class StaleSnapshot(Exception):
