@@ -31,7 +31,7 @@ RETRY_SECONDS = 10.0
 
 # Every message's identifiers are checked against the suppression list by their salted hash; a
 # visitor's session sends many messages in a few minutes, and an HMAC costs microseconds, so the
-# most recent keys' hashes are kept (4,096 of them take about 1.5 MB).
+# most recent keys' hashes are kept (a few thousand: a cache of tens of thousands held tens of MB).
 _suppression_hash = lru_cache(maxsize=1 << 12)(suppression_hash)
 
 
