@@ -19,6 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from app.auth import Keyring
 from app.db import Rows, in_one_statement
 from app.identity.rules import IdentityRules
+from app.identity.store import event_rows
 from app.ingest.service import IngestService
 from bench.common import bench_settings, write_results
 from bench.ingest import Population
@@ -63,7 +64,7 @@ def main() -> None:
     print(f"  as single track calls: {single_us} us of CPU per call")
 
     groups = [service.batch(b, "web") for b in bodies[:50]]
-    rows = [{"events": [{"props": {**m.event, "identifier": m.identifiers[0].key}} for m in g]} for g in groups]
+    rows = [{"events": event_rows(g, {m.message_id: m.identifiers[0].key for m in g})} for g in groups]
     print(f"the driver's RUN line for a group's event rows ({BATCH} messages), {len(rows)} groups")
     plain_us = best_us_per_unit(lambda: [run_line({"batch": r}) for r in rows], len(rows) * BATCH, args.rounds)
     quiet_us = best_us_per_unit(lambda: [run_line({"batch": Rows(r)}) for r in rows], len(rows) * BATCH, args.rounds)

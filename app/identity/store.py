@@ -72,6 +72,12 @@ class IngestResult:
         return out
 
 
+def event_rows(messages: list[PreparedMessage], anchors: dict[str, str]) -> list[dict]:
+    """create_events' rows: each event's properties as prepared, and the identifier it hangs off
+    beside them (not copied in: the statement sets it after the map)."""
+    return [{"props": m.event, "identifier": anchors[m.message_id]} for m in messages]
+
+
 def _aggregate_edges(rows: list[dict], with_reason: bool = False) -> list[dict]:
     """One row per identifier pair (canonical key order): count, earliest and latest message."""
     out: dict[tuple[str, str], dict] = {}
@@ -291,7 +297,5 @@ class IdentityStore:
             if names:
                 step("ingest/register_trait_keys", traitNames=names, traitsSeenAt=max(t["ts"] for t in traits))
                 result.new_trait_names = names
-        anchors = plan.anchors
-        step("ingest/create_events",
-             events=[{"props": m.event, "identifier": anchors[m.message_id]} for m in fresh])
+        step("ingest/create_events", events=event_rows(fresh, plan.anchors))
         tx.run(in_one_statement(tuple(steps)), batch=params).consume()
