@@ -128,7 +128,8 @@ def routed_groups(messages: list, writers: int, size: int) -> list[list[list]]:
 
 def write_in_threads(store, per_writer: list[list[list]], pids: dict[str, int | None]) -> dict:
     """Each writer's groups through `store.ingest` on a thread of its own, as the service's writers
-    run them; the events/s of all of them and the cores each process (`pids`) used."""
+    run them; the events/s of all of them, and the cores each process (`pids`) used and its CPU per
+    event."""
     events = sum(len(g) for groups in per_writer for g in groups)
     threads = [threading.Thread(target=lambda gs=groups: [store.ingest(g) for g in gs]) for groups in per_writer]
     cpu = CpuUse(pids, jvm="neo4j").start()
@@ -138,7 +139,9 @@ def write_in_threads(store, per_writer: list[list[list]], pids: dict[str, int | 
     for t in threads:
         t.join()
     elapsed = time.perf_counter() - started
-    return {"events_per_s": round(events / elapsed), "cores": cpu.stop()}
+    cores = cpu.stop()
+    rate = round(events / elapsed)
+    return {"events_per_s": rate, "cores": cores, "cpu_us_per_event": cpu.us_per(rate)}
 
 
 def _instance_dir(instance: str) -> Path:
