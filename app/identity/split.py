@@ -6,12 +6,12 @@ and late batches do not undo it); a message dated after the split is new evidenc
 """
 from __future__ import annotations
 
-import uuid
 from collections import Counter
 
 from neo4j import Driver, ManagedTransaction
 
 from app.db import query
+from app.identity.planner import new_profile_id
 from app.identity.profile_state import rederive
 from app.identity.rules import IDENTIFIER_TYPES
 from app.ingest.messages import FieldError, MessageErrors
@@ -28,7 +28,7 @@ def split_profile(driver: Driver, database: str, profile_id: str, keys: list[str
     if not keys:
         raise FieldError("identifiers", "name at least one identifier to move")
     at = now_ms()
-    new_id = str(uuid.uuid4())
+    new_id = new_profile_id()
 
     def work(tx: ManagedTransaction) -> dict:
         on_profile = {r["key"]: r["type"] for r in tx.run(query("identity/split_lock"), profile=profile_id)}
