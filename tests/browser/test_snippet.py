@@ -333,12 +333,14 @@ def test_a_tab_closed_while_the_api_is_away_leaves_its_messages_for_the_next_pag
     tab_a.evaluate("cdp.track('A again')")
     page.evaluate("cdp.track('B again')")
     aid = anonymous_id(page)  # the tabs share the visitor
-    tab_a.close(run_before_unload=True)
+    tab_a.close(run_before_unload=True)  # runs its unload handlers; does not wait for it to close
 
     def queued():  # writes from the other tab reach this one's view of storage a moment later
         events = {m.get("event") for m in json.loads(stored(page, "cdp_queue") or "[]")}
         return {"From A", "From B", "A again", "B again"} <= events
     poll(page, queued, "both tabs' messages in the stored queue")
+    # Unrouting updates every page of the context: one still closing refuses it (TargetClosedError).
+    poll(page, tab_a.is_closed, "tab a to close")
     # A handler may still be running for the closed tab's last attempt: don't wait on it.
     page.context.unroute_all(behavior="ignoreErrors")
     page.goto(f"{site}/c?flush=50")  # the next page adopts what was left and sends it
