@@ -204,7 +204,7 @@ class CpuUse:
         self.jvm = jvm if jvm in self.pids else None
         self.cores: dict[str, float] = {}
 
-    def start(self) -> "CpuUse":
+    def start(self) -> CpuUse:
         self.started_at = datetime.now(UTC)
         self._t0 = time.perf_counter()
         self._cpu0 = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
@@ -213,7 +213,7 @@ class CpuUse:
         return self
 
     def stop(self) -> dict[str, float]:
-        elapsed = time.perf_counter() - self._t0
+        self.elapsed = elapsed = time.perf_counter() - self._t0
         self.cores = {name: round((cpu_seconds(pid) - self._cpu0[name]) / elapsed, 2)
                       for name, pid in self.pids.items()}
         if self.jvm:
@@ -314,7 +314,7 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     if not ordered:
         return float("nan")
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def stalls(samples: list[tuple[float, float]], threshold_ms: float = 100, keep: int = 5) -> dict:

@@ -129,13 +129,16 @@ def open_warmed_store(args):
 
 
 def warm_up_settled(windows: list[dict], tolerance: float, jit_quiet: float) -> bool:
-    """The last two windows agree on the rate within `tolerance`, and in the last one the JIT
+    """The last two windows agree on the rate within `tolerance`, the last is within `tolerance` of
+    the best window yet (two windows slowed alike by a stall agree too), and in the last one the JIT
     compiler used at most `jit_quiet` cores (not checked when Neo4j's process is unknown)."""
     if len(windows) < 2:
         return False
     last, before = windows[-1], windows[-2]
+    best = max(w["events_per_s"] for w in windows)
     jit = last["neo4j_jit_cores"]
     return (abs(last["events_per_s"] - before["events_per_s"]) <= tolerance * before["events_per_s"]
+            and last["events_per_s"] >= (1 - tolerance) * best
             and (jit is None or jit <= jit_quiet))
 
 

@@ -19,3 +19,6 @@ def test_each_mode_stores_every_call_once(store, service, clean_db, mode):
     assert run["calls"] == 40 and 1 <= run["groups"] <= 40
     assert run["p99_ms"] >= run["p50_ms"] > 0
     assert count(clean_db, "MATCH (e:Event) RETURN count(e)") == 40
+    # CPU per call carried, over the phase's own length (not the asked rate's pace).
+    carried = run["calls"] / run["seconds"]
+    assert run["cpu_us_per_call"]["machine"] == pytest.approx(run["cores"]["machine"] * 1e6 / carried, rel=0.02, abs=2)

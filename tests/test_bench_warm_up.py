@@ -31,6 +31,16 @@ def test_a_moving_rate_keeps_warming_however_quiet_the_jit():
     assert not warm_up_settled([_window(1500, 0.0), _window(2000, 0.0)], 0.15, 0.05)
 
 
+def test_two_windows_collapsed_alike_are_not_settled():
+    windows = [_window(2000, 0.2), _window(2100, 0.1), _window(900, 0.0), _window(950, 0.0)]
+    assert not warm_up_settled(windows, 0.15, 0.05)
+    assert warm_up_settled(windows + [_window(1900, 0.0), _window(1950, 0.0)], 0.15, 0.05)
+
+
+def test_a_rate_that_settles_a_little_below_its_best_is_settled():  # the graph grows as it warms
+    assert warm_up_settled([_window(2000, 0.2), _window(1800, 0.0), _window(1750, 0.0)], 0.15, 0.05)
+
+
 def test_without_a_known_jvm_only_the_rate_counts():
     assert warm_up_settled([_window(2000, None), _window(1900, None)], 0.15, 0.05)
 
