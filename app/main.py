@@ -26,7 +26,7 @@ from app.api import (
     stripe,
 )
 from app.api.deps import Services
-from app.api.ingest_front import IngestFront
+from app.api.ingest_front import CdpApp, IngestFront
 from app.auth import Keyring
 from app.destinations.traitpush import touched_recorder
 from app.gc_pauses import GcPauses
@@ -87,12 +87,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await rate_limit.close()
             log.info("stopped")
 
-    app = FastAPI(title="Graph CDP", version="0.1.0", lifespan=lifespan, default_response_class=JSONBody)
+    app = CdpApp(title="Graph CDP", version="0.1.0", lifespan=lifespan, default_response_class=JSONBody)
     errors.install(app)
     ratelimit.install(app)
 
-    if settings.ingest_front:  # innermost of the three: inside CORS and RequestContext
-        app.add_middleware(IngestFront)
+    if settings.ingest_front:  # served inside the same error handler, CORS and RequestContext
+        app.ingest_front = IngestFront()
     # For the browser snippet (analytics.js): it posts JSON with the write key in Basic auth.
     # Credentials stay off, which is what makes a "*" origin safe. Retry-After is not a CORS-safelisted
     # response header: without exposing it, a page's script could not honour it.

@@ -4,8 +4,8 @@ ingest path's CPU at 500 rps)."""
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 
 from app import logs, metrics
 
@@ -25,7 +25,7 @@ class RequestContext:
             if name == b"x-request-id":
                 rid = value.decode("latin-1")[:128]
                 break
-        rid = rid or uuid.uuid4().hex
+        rid = rid or os.urandom(16).hex()  # 32 hex digits, as uuid4().hex, without building a UUID
         token = logs.request_id.set(rid)
         started = time.perf_counter()
         status = 500

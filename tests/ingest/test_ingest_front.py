@@ -7,8 +7,10 @@ import gzip
 import orjson
 import pytest
 from fastapi.testclient import TestClient
+from starlette.responses import Response
 
 from app.api import ingest as ingest_routes
+from app.api import ingest_front
 from app.ingest.messages import FieldError
 from app.main import create_app
 from tests.helpers import basic, new_id
@@ -85,6 +87,34 @@ def test_the_front_serves_the_ingest_paths_itself(clean_db, settings, monkeypatc
                 assert read_event(client, msg["messageId"])["profileId"]
                 metrics = client.get("/metrics").text
                 assert 'route="/v1/track",status="200"' in metrics
+
+
+def test_the_front_is_ahead_of_the_framework(clean_db, settings):
+    """Ingest POSTs never reach the framework's middleware stack; everything else still does."""
+    app = create_app(settings)
+    with TestClient(app) as client:
+        async def refuse(scope, receive, send):
+            await Response("the framework's stack served this request", status_code=418)(scope, receive, send)
+
+        app.middleware_stack = refuse
+        assert client.post("/v1/track", json=message("track"), headers=basic()).status_code == 200
+        assert client.options("/v1/track").status_code == 418
+        assert client.get("/healthz").status_code == 418
+
+
+def test_an_unexpected_error_is_a_500_in_both_paths(clean_db, settings, monkeypatch):
+    """The server-error handler answers it, and RequestContext counts it under the route's path."""
+    async def fail(*args, **kwargs):
+        raise RuntimeError("not a domain error")
+
+    monkeypatch.setattr(ingest_routes, "accept", fail)
+    monkeypatch.setattr(ingest_front, "accept", fail)
+    for front in (True, False):
+        app = create_app(settings.model_copy(update={"ingest_front": front}))
+        with TestClient(app, raise_server_exceptions=False) as client:
+            r = client.post("/v1/track", json=message("track"), headers=basic())
+            assert (r.status_code, r.text) == (500, "Internal Server Error"), front
+            assert 'route="/v1/track",status="500"' in client.get("/metrics").text, front
 
 
 @pytest.mark.parametrize("method", ["GET", "PUT"])

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 import orjson
@@ -66,3 +67,13 @@ def test_a_request_log_line_carries_the_echoed_request_id(client):
     assert access[0]["request_id"] == "sec-rid-42" and access[0]["status"] == r.status_code
     assert access[0]["path"] == "/v1/profiles/{ref}"  # the template: whose profile is not logged
     assert "ann@shop.example" not in out.getvalue()
+
+
+def test_a_request_without_an_id_gets_a_new_one_in_its_answer_and_its_log_line(client):
+    with captured_logs(logging.INFO) as out:
+        first, second = client.get("/healthz"), client.get("/healthz")
+
+    ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+    assert all(re.fullmatch(r"[0-9a-f]{32}", rid) for rid in ids) and ids[0] != ids[1]
+    access = [line for line in _lines(out) if line["logger"] == "cdp.access"]
+    assert [line["request_id"] for line in access] == ids
