@@ -9,6 +9,8 @@ the answers are the same. `CdpApp` sends those requests to it before FastAPI's o
 layers body-limit and telemetry middleware): through the same server-error handler and the same
 middleware (RequestContext: request id, access log, metrics; CORS: the browser snippet's headers)
 as every route. Every other request, and any other method on these paths, goes to FastAPI.
+So ingest POSTs are not traced by FastAPI's OpenTelemetry support when that is configured, and
+their bodies are capped by the ingest path itself (`read_capped`), not by FastAPI's body limit.
 """
 from __future__ import annotations
 
