@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from app import metrics
 from app.auth import Unauthorized
+from app.identity.store import StoreBusy
 from app.ingest.messages import FieldError, MessageErrors
 from app.ingest.writer import WriterClosed
 from app.responses import JSONBody
@@ -79,6 +80,13 @@ def install(app: FastAPI) -> None:
         reason = "the database is unavailable; retry later"
         return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
                         status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(StoreBusy)
+    async def _busy(_: Request, exc: StoreBusy):
+        metrics.REJECTED.labels("503").inc()
+        reason = "the database is busy with concurrent writes to the same people; retry later"
+        return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
+                        status_code=503, headers={"Retry-After": "1"})
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_: Request, exc: ClientDisconnect):

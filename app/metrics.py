@@ -12,6 +12,10 @@ GROUP_SIZE = Histogram("cdp_ingest_group_commit_messages", "Messages per group-c
 # Per writer: a device that floods one writer shows here before it shows in latency.
 WRITER_QUEUED = Gauge("cdp_ingest_writer_queued_messages", "Messages waiting for their group-commit writer",
                       ["writer"])
+# Deadlocks between writers sharing identifiers, a concurrent writer storing a messageId first, a
+# profile retired under a transaction, Neo4j briefly away: each re-runs a group's transaction.
+WRITE_RETRIES = Counter("cdp_ingest_write_retries_total", "Group-commit transactions re-run, by reason",
+                        ["reason"])
 COMMIT_SECONDS = Histogram("cdp_ingest_commit_seconds", "Write transaction time per group commit",
                            buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
 REQUEST_SECONDS = Histogram("cdp_http_request_seconds", "HTTP request latency", ["route", "status"],

@@ -31,7 +31,7 @@ from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from app import metrics
 from app.identity.rules import ANONYMOUS_ID, USER_ID
-from app.identity.store import IdentityStore, IngestResult
+from app.identity.store import IdentityStore, IngestResult, StoreBusy
 from app.ingest.prepare import PreparedMessage
 
 log = logging.getLogger("cdp.ingest")
@@ -189,9 +189,12 @@ class GroupCommitWriter:
         try:
             result = await asyncio.to_thread(self._ingest_and_notify, messages)
         except Exception as exc:  # noqa: BLE001 - isolate the request that failed from its neighbours
-            if isinstance(exc, (ServiceUnavailable, SessionExpired)):
-                # Neo4j is away: retrying each request alone would only hold the queue longer.
-                log.error("write failed: Neo4j unavailable", extra={"fields": {"requests": len(group)}})
+            if isinstance(exc, (ServiceUnavailable, SessionExpired, StoreBusy)):
+                # Neo4j is away, or the group lost to concurrent writers for the whole retry budget:
+                # retrying each request alone would only hold the queue longer. Senders retry a 503.
+                log.error("write failed: Neo4j unavailable" if not isinstance(exc, StoreBusy)
+                          else "write failed: concurrent writes for the whole retry budget",
+                          extra={"fields": {"requests": len(group), "error": str(exc)}})
                 for p in group:
                     if not p.future.done():
                         p.future.set_exception(exc)

@@ -1,6 +1,7 @@
 // Everything the planner reads, in one round trip:
 // 1. which messageIds are already stored (dedup of retries) and which identifier hashes are on
-//    the suppression list (erased people);
+//    the suppression list (erased people), both sorted: a key a seek does not find stays
+//    locked until commit;
 // 2. only if both are empty (the store drops those messages and asks again otherwise): MERGE
 //    every identifier (sorted by key, to keep lock order stable) and take its write lock by
 //    setting lastSeen, and read its live profile. Held until commit, the lock keeps any other

@@ -3,7 +3,13 @@ batch holds no retried and no erased message; otherwise it drops those and asks 
 import re
 from pathlib import Path
 
+from neo4j.exceptions import ConstraintError, Neo4jError, ServiceUnavailable, TransientError
+
+from app.auth import Keyring
+from app.db import query
 from app.identity.erasure import erase_profile
+from app.identity.store import StaleSnapshot, _retry_reason
+from app.ingest.service import IngestService
 from tests.helpers import partition
 from tests.identity.factory import ingest, msg
 
@@ -57,3 +63,49 @@ def test_ingest_statements_take_their_rows_in_one_map_parameter():
     for path in sorted(INGEST_CYPHER.glob("*.cypher")):
         params = set(re.findall(r"\$([A-Za-z_]\w*)", path.read_text()))
         assert params <= {"batch"}, f"{path.name} takes {sorted(params - {'batch'})} outside $batch"
+
+
+class _RecordingTx:
+    """A real transaction that keeps the parameters of each statement it runs."""
+
+    def __init__(self, tx):
+        self.tx, self.runs = tx, []
+
+    def run(self, statement, **params):
+        self.runs.append((statement, params))
+        return self.tx.run(statement, **params)
+
+
+def _snapshot_params(store, settings, driver, messages) -> dict:
+    prepared = IngestService(settings, Keyring(settings), store.rules).batch({"batch": messages}, "web")
+    with driver.session(database=settings.neo4j_database) as session, session.begin_transaction() as tx:
+        recording = _RecordingTx(tx)
+        store._ingest_tx(recording, prepared)
+        tx.rollback()
+    return next(p["batch"] for q, p in recording.runs if q == query("ingest/snapshot"))
+
+
+def test_the_snapshot_takes_its_locks_in_one_order_whatever_the_order_of_the_messages(store, settings, driver):
+    # A seek that finds no messageId or suppression hash locks that key until commit, as MERGE
+    # locks each identifier: two writers sharing keys but taking them in different orders
+    # deadlock. Every list the snapshot locks by is sorted, so the order of messages is moot.
+    batch = [msg("identify", messageId=f"order-{n}", anonymousId=f"dev-{n}", userId=f"user-{9 - n}",
+                 traits={"email": f"p{n}@mail.io"}) for n in range(6)]
+    forward = _snapshot_params(store, settings, driver, batch)
+    backward = _snapshot_params(store, settings, driver, batch[::-1])
+    keys = [r["key"] for r in forward["identifiers"]]
+    assert (forward["ids"], forward["hashes"], keys) == (backward["ids"], backward["hashes"],
+                                                          [r["key"] for r in backward["identifiers"]])
+    assert forward["ids"] == sorted(forward["ids"]) and forward["hashes"] == sorted(forward["hashes"])
+    assert keys == sorted(keys)
+    assert len(forward["hashes"]) == 18 and len(forward["identifiers"]) == 18
+
+
+def test_each_re_run_of_a_group_is_counted_by_its_reason():
+    deadlock = Neo4jError._hydrate_neo4j(code="Neo.TransientError.Transaction.DeadlockDetected", message="cycle")
+    assert isinstance(deadlock, TransientError)
+    assert _retry_reason(deadlock) == "deadlock"
+    assert _retry_reason(TransientError()) == "transient"
+    assert _retry_reason(ConstraintError()) == "stored_concurrently"
+    assert _retry_reason(StaleSnapshot("retired")) == "stale_snapshot"
+    assert _retry_reason(ServiceUnavailable()) == "unavailable"

@@ -90,7 +90,7 @@ def _worker(proc: int, uri: str, password: str, start, results) -> None:
             stored += store.ingest(service.batch({"batch": batch}, "web")).stored
         results.put((proc, stored, None))
     except BaseException as exc:  # noqa: BLE001 - reported to the parent
-        results.put((proc, 0, repr(exc)))
+        results.put((proc, 0, f"{type(exc).__name__}: {exc}"))
     finally:
         driver.close()
 
