@@ -20,7 +20,7 @@ from app import db
 from app.auth import Keyring
 from app.errors import NotFound
 from app.identity.rules import IdentityRules
-from app.identity.store import IdentityStore
+from app.identity.store import IdentityStore, IngestResult, StoreBusy
 from app.ingest.messages import FieldError, MessageErrors
 from app.ingest.prepare import PreparedMessage
 from app.ingest.service import IngestService
@@ -38,6 +38,7 @@ app.add_typer(report_app, name="report")
 
 err = Console(stderr=True)
 SHOWN_LINES = 5  # line numbers listed per rejection reason
+IMPORT_BUSY_TRIES = 3  # sends of a chunk that keeps meeting concurrent writes
 _DEFAULTS = Thresholds()
 
 
@@ -208,11 +209,28 @@ class Importer:
                 self.summary.reject(line_no, _reason([exc]))
         return out
 
+    def _ingest(self, prepared: list[PreparedMessage], first_line: int, last_line: int) -> IngestResult:
+        """A chunk that meets concurrent writes (the API storing the same people) for the store's
+        whole retry budget was not written at all: it is sent again, a few times, before the import
+        stops with where it stopped (a rerun skips what was stored, by messageId)."""
+        attempt = 1
+        while True:
+            try:
+                return self.store.ingest(prepared)
+            except StoreBusy as exc:
+                if attempt == IMPORT_BUSY_TRIES:
+                    _fail(f"lines {first_line}-{last_line} were not stored: {exc}, {IMPORT_BUSY_TRIES} times. "
+                          "Lines before them were; run the import again later (stored messages are skipped "
+                          "by messageId).")
+                attempt += 1
+                err.print(f"lines {first_line}-{last_line} met concurrent writes; sending them again "
+                          f"(try {attempt} of {IMPORT_BUSY_TRIES})", highlight=False)
+
     def flush(self, chunk: list[tuple[int, Any]]) -> None:
         prepared = self._validate(chunk)
         if not prepared:
             return
-        result = self.store.ingest(prepared)
+        result = self._ingest(prepared, chunk[0][0], chunk[-1][0])
         s = self.summary
         s.accepted += result.stored
         s.duplicates += result.duplicates

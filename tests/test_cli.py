@@ -179,3 +179,70 @@ def test_lines_carrying_an_erased_identifier_are_counted_as_suppressed(cdp_env, 
     summary = json.loads(cdp("import", str(path), "--json").stdout)
     assert (summary["accepted"], summary["suppressed"], summary["rejected"]) == (1, 1, 0)
     assert count(cdp_env, "MATCH (e:Event) RETURN collect(e.userId)") == ["kept"]
+
+
+def _retire_profile_of(driver, key: str) -> None:
+    """The profile reads as retired under its identifiers, as if a concurrent merge won the race on
+    every re-run: the store's transaction for that person conflicts until this is undone."""
+    driver.execute_query("MATCH (:Identifier {key: $key})-[:BELONGS_TO]->(p:Profile) SET p.retiredAt = 1, "
+                         "p.heldBusy = true", key=key)
+
+
+def _release(driver) -> None:
+    driver.execute_query("MATCH (p:Profile {heldBusy: true}) REMOVE p.retiredAt, p.heldBusy")
+
+
+def test_import_sends_a_chunk_that_met_concurrent_writes_again(cdp_env, tmp_path, monkeypatch):
+    import app.identity.store as store_module
+
+    ingest_one = tmp_path / "first.jsonl"
+    ingest_one.write_text(_line(type="identify", messageId="busy-0", userId="u-busy") + "\n")
+    assert cdp("import", str(ingest_one)).exit_code == 0
+    _retire_profile_of(cdp_env, "user_id:u-busy")
+    monkeypatch.setattr(store_module, "RETRY_SECONDS", 0.2)
+    real_ingest = store_module.IdentityStore.ingest
+    sends = []
+
+    def ingest_until_released(self, prepared):
+        sends.append([m.message_id for m in prepared])
+        try:
+            return real_ingest(self, prepared)
+        except store_module.StoreBusy:
+            _release(cdp_env)  # the concurrent writer is done: the next send goes through
+            raise
+
+    monkeypatch.setattr(store_module.IdentityStore, "ingest", ingest_until_released)
+    path = tmp_path / "more.jsonl"
+    path.write_text("\n".join([_line(type="track", messageId="busy-1", userId="u-other", event="E"),
+                               _line(type="track", messageId="busy-2", userId="u-busy", event="E")]) + "\n")
+    result = cdp("import", str(path), "--batch-size", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert "lines 2-2 met concurrent writes; sending them again (try 2 of 3)" in " ".join(result.output.split())
+    assert sends == [["busy-1"], ["busy-2"], ["busy-2"]]
+    assert count(cdp_env, "MATCH (e:Event) WHERE e.messageId IN ['busy-1', 'busy-2'] RETURN count(e)") == 2
+
+
+def test_import_stops_where_a_chunk_kept_meeting_concurrent_writes(cdp_env, tmp_path, monkeypatch):
+    import app.identity.store as store_module
+
+    first = tmp_path / "first.jsonl"
+    first.write_text(_line(type="identify", messageId="busy-0", userId="u-busy") + "\n")
+    assert cdp("import", str(first)).exit_code == 0
+    _retire_profile_of(cdp_env, "user_id:u-busy")
+    monkeypatch.setattr(store_module, "RETRY_SECONDS", 0.2)
+    path = tmp_path / "more.jsonl"
+    path.write_text("\n".join([_line(type="track", messageId="busy-1", userId="u-other", event="E"),
+                               _line(type="track", messageId="busy-2", userId="u-busy", event="E"),
+                               _line(type="track", messageId="busy-3", userId="u-other", event="E")]) + "\n")
+    result = cdp("import", str(path), "--batch-size", "1")
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())  # the console wraps long lines
+    assert "lines 2-2 were not stored" in said and "run the import again later" in said
+    assert "(try 3 of 3)" in said
+    stored = count(cdp_env, "MATCH (e:Event) WHERE e.messageId STARTS WITH 'busy-' RETURN count(e)")
+    assert stored == 2  # busy-0 and busy-1: nothing of line 2, and the import stopped there
+
+    _release(cdp_env)
+    rerun = cdp("import", str(path), "--batch-size", "1", "--json")
+    assert rerun.exit_code == 0, rerun.output
+    assert (json.loads(rerun.stdout)["accepted"], json.loads(rerun.stdout)["duplicates"]) == (2, 1)
