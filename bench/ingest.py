@@ -305,6 +305,19 @@ def api_histograms(port: int) -> dict[str, dict[float, float]]:
     return found
 
 
+def api_re_runs(port: int) -> dict[str, float]:
+    """The API's group transactions re-run so far, by reason (cdp_ingest_write_retries_total):
+    deadlocks between its writers are work done twice."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    return {s.labels["reason"]: s.value for family in text_string_to_metric_families(text)
+            for s in family.samples if s.name == "cdp_ingest_write_retries_total"}
+
+
+def re_runs_between(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
+    return {reason: round(n - before.get(reason, 0)) for reason, n in sorted(after.items())
+            if n - before.get(reason, 0)}
+
+
 def slower_than(before: dict[float, float], after: dict[float, float], bounds_s: tuple[float, ...]) -> dict:
     """Observations made between two readings of a histogram, and the share of them over each
     bound (each a bucket bound of the histogram)."""
@@ -431,8 +444,10 @@ def main() -> None:
         pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
         stored_before_batch = events_stored(driver)
         cpu = CpuUse(pids, jvm="neo4j")
+        re_runs_before = api_re_runs(port)
         batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100,
                                        cpu))
+        batch["re_runs"] = re_runs_between(re_runs_before, api_re_runs(port))
         batch["events_stored_before"] = stored_before_batch
         # The graph grows and the machine's speed drifts within a run: the ceiling measured on both
         # sides of the batch phase, and the share taken of their mean, brackets it.
@@ -454,6 +469,7 @@ def main() -> None:
               f"{stored_before_batch:,} events")
         print(f"  a batch answered in p50 {batch['request_p50_ms']} ms, p99 {batch['request_p99_ms']} ms")
         print(f"  cores used: {_cores(cpu.cores)}")
+        print(f"  group transactions re-run: {batch['re_runs'] or 'none'}")
         print(f"  CPU per event: {_us(batch['cpu_us_per_event'])}; all {os.cpu_count()} cores at "
               f"{BATCH_GOAL:,} events/s allow {batch['cpu_budget_us_per_event_at_goal']} us")
         print(f"  the ceiling's CPU per event, after the batch phase: {_us(ceiling_after['cpu_us_per_event'])}")
@@ -464,8 +480,10 @@ def main() -> None:
         stored_before_track = events_stored(driver)
         cpu = CpuUse(pids, jvm="neo4j")
         histograms_before = api_histograms(port)
+        re_runs_before = api_re_runs(port)
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
         histograms_after = api_histograms(port)
+        track["re_runs"] = re_runs_between(re_runs_before, api_re_runs(port))
         track["api_view"] = {name: slower_than(histograms_before[name], histograms_after[name], (.025, .1))
                              for name in API_HISTOGRAMS}
         track["events_stored_before"] = stored_before_track
@@ -482,6 +500,7 @@ def main() -> None:
         print(f"  Neo4j's log: {_log_events(track['neo4j_log'])}")
         print(f"  {_stalls(track['stalls'])}")
         print(f"  in the API: {_api_view(track['api_view'])}")
+        print(f"  group transactions re-run: {track['re_runs'] or 'none'}")
     finally:
         api.terminate()
         api.wait(30)
