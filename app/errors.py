@@ -73,20 +73,20 @@ def install(app: FastAPI) -> None:
         return JSONBody({"success": False, "error": exc.reason, "field": exc.field,
                          **sdk_fields(404, exc.field, exc.reason)}, status_code=404)
 
+    def _unavailable(reason: str, retry_after_s: int) -> JSONBody:
+        metrics.REJECTED.labels("503").inc()
+        return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
+                        status_code=503, headers={"Retry-After": str(retry_after_s)})
+
     @app.exception_handler(ServiceUnavailable)
     @app.exception_handler(SessionExpired)
     async def _database_away(_: Request, exc: Exception):
-        metrics.REJECTED.labels("503").inc()
-        reason = "the database is unavailable; retry later"
-        return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
-                        status_code=503, headers={"Retry-After": "5"})
+        return _unavailable("the database is unavailable; retry later", 5)
 
     @app.exception_handler(StoreBusy)
     async def _busy(_: Request, exc: StoreBusy):
-        metrics.REJECTED.labels("503").inc()
-        reason = "the database is busy with concurrent writes to the same people; retry later"
-        return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
-                        status_code=503, headers={"Retry-After": "1"})
+        # Nothing of the request was written; the conflict is with writes already under way.
+        return _unavailable("the database is busy with concurrent writes to the same people; retry later", 1)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_: Request, exc: ClientDisconnect):

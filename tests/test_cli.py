@@ -192,14 +192,26 @@ def _release(driver) -> None:
     driver.execute_query("MATCH (p:Profile {heldBusy: true}) REMOVE p.retiredAt, p.heldBusy")
 
 
-def test_import_sends_a_chunk_that_met_concurrent_writes_again(cdp_env, tmp_path, monkeypatch):
+@pytest.fixture
+def busy_person(cdp_env, tmp_path, monkeypatch):
+    """u-busy imported, then held busy (its profile retired under it); the store's retry budget
+    short. Returns a file of lines 1-3: u-other, u-busy, u-other."""
     import app.identity.store as store_module
 
-    ingest_one = tmp_path / "first.jsonl"
-    ingest_one.write_text(_line(type="identify", messageId="busy-0", userId="u-busy") + "\n")
-    assert cdp("import", str(ingest_one)).exit_code == 0
+    first = tmp_path / "first.jsonl"
+    first.write_text(_line(type="identify", messageId="busy-0", userId="u-busy") + "\n")
+    assert cdp("import", str(first)).exit_code == 0
     _retire_profile_of(cdp_env, "user_id:u-busy")
     monkeypatch.setattr(store_module, "RETRY_SECONDS", 0.2)
+    path = tmp_path / "more.jsonl"
+    path.write_text("\n".join(_line(type="track", messageId=f"busy-{n}", userId=user, event="E")
+                              for n, user in ((1, "u-other"), (2, "u-busy"), (3, "u-other"))) + "\n")
+    return path
+
+
+def test_import_sends_a_chunk_that_met_concurrent_writes_again(cdp_env, busy_person, monkeypatch):
+    import app.identity.store as store_module
+
     real_ingest = store_module.IdentityStore.ingest
     sends = []
 
@@ -212,29 +224,15 @@ def test_import_sends_a_chunk_that_met_concurrent_writes_again(cdp_env, tmp_path
             raise
 
     monkeypatch.setattr(store_module.IdentityStore, "ingest", ingest_until_released)
-    path = tmp_path / "more.jsonl"
-    path.write_text("\n".join([_line(type="track", messageId="busy-1", userId="u-other", event="E"),
-                               _line(type="track", messageId="busy-2", userId="u-busy", event="E")]) + "\n")
-    result = cdp("import", str(path), "--batch-size", "1", "--json")
+    result = cdp("import", str(busy_person), "--batch-size", "1", "--json")
     assert result.exit_code == 0, result.output
     assert "lines 2-2 met concurrent writes; sending them again (try 2 of 3)" in " ".join(result.output.split())
-    assert sends == [["busy-1"], ["busy-2"], ["busy-2"]]
-    assert count(cdp_env, "MATCH (e:Event) WHERE e.messageId IN ['busy-1', 'busy-2'] RETURN count(e)") == 2
+    assert sends == [["busy-1"], ["busy-2"], ["busy-2"], ["busy-3"]]
+    assert count(cdp_env, "MATCH (e:Event) WHERE e.messageId STARTS WITH 'busy-' RETURN count(e)") == 4
 
 
-def test_import_stops_where_a_chunk_kept_meeting_concurrent_writes(cdp_env, tmp_path, monkeypatch):
-    import app.identity.store as store_module
-
-    first = tmp_path / "first.jsonl"
-    first.write_text(_line(type="identify", messageId="busy-0", userId="u-busy") + "\n")
-    assert cdp("import", str(first)).exit_code == 0
-    _retire_profile_of(cdp_env, "user_id:u-busy")
-    monkeypatch.setattr(store_module, "RETRY_SECONDS", 0.2)
-    path = tmp_path / "more.jsonl"
-    path.write_text("\n".join([_line(type="track", messageId="busy-1", userId="u-other", event="E"),
-                               _line(type="track", messageId="busy-2", userId="u-busy", event="E"),
-                               _line(type="track", messageId="busy-3", userId="u-other", event="E")]) + "\n")
-    result = cdp("import", str(path), "--batch-size", "1")
+def test_import_stops_where_a_chunk_kept_meeting_concurrent_writes(cdp_env, busy_person):
+    result = cdp("import", str(busy_person), "--batch-size", "1")
     assert result.exit_code == 1
     said = " ".join(result.output.split())  # the console wraps long lines
     assert "lines 2-2 were not stored" in said and "run the import again later" in said
@@ -243,6 +241,6 @@ def test_import_stops_where_a_chunk_kept_meeting_concurrent_writes(cdp_env, tmp_
     assert stored == 2  # busy-0 and busy-1: nothing of line 2, and the import stopped there
 
     _release(cdp_env)
-    rerun = cdp("import", str(path), "--batch-size", "1", "--json")
+    rerun = cdp("import", str(busy_person), "--batch-size", "1", "--json")
     assert rerun.exit_code == 0, rerun.output
     assert (json.loads(rerun.stdout)["accepted"], json.loads(rerun.stdout)["duplicates"]) == (2, 1)
