@@ -14,10 +14,12 @@ budget (`RETRY_SECONDS`), and whether the graph holds one profile per person.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing as mp
 import os
 import statistics
 import sys
+import threading
 import time
 from collections import Counter
 
@@ -41,26 +43,31 @@ def _writer(n: int, uri: str, password: str, workload: tuple, start, results) ->
 
     settings = bench_settings(int(uri.rsplit(":", 1)[1]))
     driver = GraphDatabase.driver(uri, auth=(settings.neo4j_user, password))
-    rules = IdentityRules(settings)
-    store = IdentityStore(driver, settings.neo4j_database, rules, settings.suppression_salt)
-    service = IngestService(settings, Keyring(settings), rules)
-    people, messages, seed, prefix = workload
-    prepared = [service.batch({"batch": b}, "web") for b in batches(n, people, messages, seed, prefix)]
-    group_seconds: list[float] = []
-    gave_up = stored = 0
-    start.wait(60)
-    for group in prepared:
-        began = time.perf_counter()
-        try:
-            stored += store.ingest(group).stored
-        except StoreBusy:
-            gave_up += 1
-        group_seconds.append(time.perf_counter() - began)
-    retries = {s.labels["reason"]: s.value for s in metrics.WRITE_RETRIES.collect()[0].samples
-               if s.name.endswith("_total")}
-    results.put({"stored": stored, "gave_up": gave_up, "groups": len(prepared), "group_seconds": group_seconds,
-                 "retries": retries})
-    driver.close()
+    try:
+        rules = IdentityRules(settings)
+        store = IdentityStore(driver, settings.neo4j_database, rules, settings.suppression_salt)
+        service = IngestService(settings, Keyring(settings), rules)
+        people, messages, seed, prefix = workload
+        prepared = [service.batch({"batch": b}, "web") for b in batches(n, people, messages, seed, prefix)]
+        group_seconds: list[float] = []
+        gave_up = stored = 0
+        start.wait(60)
+        for group in prepared:
+            began = time.perf_counter()
+            try:
+                stored += store.ingest(group).stored
+            except StoreBusy:
+                gave_up += 1
+            group_seconds.append(time.perf_counter() - began)
+        retries = {s.labels["reason"]: s.value for s in metrics.WRITE_RETRIES.collect()[0].samples
+                   if s.name.endswith("_total")}
+        results.put({"stored": stored, "gave_up": gave_up, "groups": len(prepared),
+                     "group_seconds": group_seconds, "retries": retries})
+    except BaseException as exc:  # noqa: BLE001 - reported: the parent would wait out its timeouts
+        start.abort()  # whoever still waits to start (the parent too) stops waiting
+        results.put({"error": f"process {n}: {type(exc).__name__}: {exc}"})
+    finally:
+        driver.close()
 
 
 def run_round(settings, driver, args, seed: int) -> dict:
@@ -74,12 +81,16 @@ def run_round(settings, driver, args, seed: int) -> dict:
              for n in range(args.processes)]
     for p in procs:
         p.start()
-    start.wait(120)
+    with contextlib.suppress(threading.BrokenBarrierError):  # a process failed: its error is queued
+        start.wait(120)
     began = time.perf_counter()
     outcomes = [results.get(timeout=600) for _ in procs]
     wall = time.perf_counter() - began
     for p in procs:
         p.join(30)
+    errors = [o["error"] for o in outcomes if "error" in o]
+    if errors:
+        raise RuntimeError("; ".join(errors))
     retries: Counter = Counter()
     for o in outcomes:
         retries.update(o["retries"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from argparse import Namespace
 
+import pytest
+
 from bench.contention import run_round
 from tests.helpers import count
 
@@ -16,3 +18,9 @@ def test_a_round_stores_every_message_and_sums_the_processes_re_runs(settings, c
     assert r["re_runs"] == sum(r["re_runs_by_reason"].values())
     assert r["one_profile_per_person"] is True
     assert 0 < r["group_p99_seconds"] <= r["slowest_group_seconds"] <= r["seconds"]
+
+
+def test_a_process_that_fails_ends_the_round_with_its_error_at_once(settings, clean_db):
+    # No people to write about: every process fails while building its workload, before the start.
+    with pytest.raises(RuntimeError, match=r"process \d: ValueError"):
+        run_round(settings, clean_db, Namespace(processes=2, people=0, messages=1), seed=7)
