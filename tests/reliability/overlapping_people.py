@@ -20,6 +20,12 @@ def expected_partition(people: int) -> set[frozenset[str]]:
     return out
 
 
+def people_as_seen(people: int, seen: set[str]) -> set[frozenset[str]]:
+    """One profile per person, holding exactly the identifiers of that person in `seen` (the
+    identifiers the graph has: a random workload need not send every one of them)."""
+    return {frozenset(k for k in person if k in seen) for person in expected_partition(people)} - {frozenset()}
+
+
 def _message(rng: random.Random, writer: int, n: int, p: int, pair: tuple[str, str], prefix: str) -> dict:
     """A message joining two of person p's identifiers, of two different kinds."""
     k = person_keys(p)

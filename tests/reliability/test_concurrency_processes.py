@@ -7,7 +7,7 @@ from __future__ import annotations
 import multiprocessing as mp
 
 from tests.helpers import assert_invariants, count, partition
-from tests.reliability.overlapping_people import batches, expected_partition
+from tests.reliability.overlapping_people import batches, people_as_seen
 
 PROCESSES = 16
 PEOPLE = 20
@@ -80,8 +80,6 @@ def test_sixteen_processes_with_overlapping_identifiers_make_one_profile_per_per
     assert count(driver, "MATCH (e:Event) RETURN count(e)") == len(sent)
     assert_invariants(driver)  # zero identifiers with two (or no) live profiles
     got = partition(driver)
-    expected = expected_partition(PEOPLE)
-    seen = set().union(*got)
     # One live profile per person, holding exactly the identifiers of that person that were sent.
-    assert got == {frozenset(k for k in person if k in seen) for person in expected} - {frozenset()}
+    assert got == people_as_seen(PEOPLE, set().union(*got))
     assert len(got) == PEOPLE
