@@ -290,12 +290,17 @@ API_HISTOGRAMS = {"commits": ("cdp_ingest_commit_seconds", {}),
                   "gc_pauses": ("cdp_python_gc_pause_seconds", {})}
 
 
-def api_histograms(port: int) -> dict[str, dict[float, float]]:
-    """Each of API_HISTOGRAMS as {bucket upper bound in s: observations so far at or under it}."""
+def api_metrics(port: int) -> dict:
+    """One reading of the API's /metrics: each of API_HISTOGRAMS as {bucket upper bound in s:
+    observations so far at or under it}, and under `re_runs` its group transactions re-run so far,
+    by reason (cdp_ingest_write_retries_total: deadlocks between its writers are work done twice)."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    found: dict[str, dict[float, float]] = {name: {} for name in API_HISTOGRAMS}
+    found: dict = {name: {} for name in API_HISTOGRAMS}
+    found["re_runs"] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
+            if sample.name == "cdp_ingest_write_retries_total":
+                found["re_runs"][sample.labels["reason"]] = sample.value
             if not sample.name.endswith("_bucket"):
                 continue
             for name, (metric, labels) in API_HISTOGRAMS.items():
@@ -303,14 +308,6 @@ def api_histograms(port: int) -> dict[str, dict[float, float]]:
                     le = float(sample.labels["le"])
                     found[name][le] = found[name].get(le, 0) + sample.value
     return found
-
-
-def api_re_runs(port: int) -> dict[str, float]:
-    """The API's group transactions re-run so far, by reason (cdp_ingest_write_retries_total):
-    deadlocks between its writers are work done twice."""
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-    return {s.labels["reason"]: s.value for family in text_string_to_metric_families(text)
-            for s in family.samples if s.name == "cdp_ingest_write_retries_total"}
 
 
 def re_runs_between(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
@@ -444,10 +441,10 @@ def main() -> None:
         pids = {"api": api.pid, "neo4j": neo4j_pid(args.instance), "load_generator": os.getpid()}
         stored_before_batch = events_stored(driver)
         cpu = CpuUse(pids, jvm="neo4j")
-        re_runs_before = api_re_runs(port)
+        re_runs_before = api_metrics(port)["re_runs"]
         batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100,
                                        cpu))
-        batch["re_runs"] = re_runs_between(re_runs_before, api_re_runs(port))
+        batch["re_runs"] = re_runs_between(re_runs_before, api_metrics(port)["re_runs"])
         batch["events_stored_before"] = stored_before_batch
         # The graph grows and the machine's speed drifts within a run: the ceiling measured on both
         # sides of the batch phase, and the share taken of their mean, brackets it.
@@ -479,12 +476,11 @@ def main() -> None:
         asyncio.run(track_latency(port, Population(50_000, 4, "w"), args.rate, 3))  # plans and pools warm
         stored_before_track = events_stored(driver)
         cpu = CpuUse(pids, jvm="neo4j")
-        histograms_before = api_histograms(port)
-        re_runs_before = api_re_runs(port)
+        api_before = api_metrics(port)
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
-        histograms_after = api_histograms(port)
-        track["re_runs"] = re_runs_between(re_runs_before, api_re_runs(port))
-        track["api_view"] = {name: slower_than(histograms_before[name], histograms_after[name], (.025, .1))
+        api_after = api_metrics(port)
+        track["re_runs"] = re_runs_between(api_before["re_runs"], api_after["re_runs"])
+        track["api_view"] = {name: slower_than(api_before[name], api_after[name], (.025, .1))
                              for name in API_HISTOGRAMS}
         track["events_stored_before"] = stored_before_track
         track["neo4j_gc_pauses"] = neo4j_gc_pauses(args.instance, cpu)

@@ -79,3 +79,15 @@ def run_on_own_thread(coro_fn):
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
+
+
+def hold_busy(driver, key: str) -> None:
+    """The profile of identifier `key` reads as retired under its identifiers, as if a concurrent
+    merge won the race on every re-run: the store's transactions for that person conflict (stale
+    snapshot) until `release_busy`."""
+    driver.execute_query("MATCH (:Identifier {key: $key})-[:BELONGS_TO]->(p:Profile) "
+                         "SET p.retiredAt = 1, p.heldBusy = true", key=key)
+
+
+def release_busy(driver) -> None:
+    driver.execute_query("MATCH (p:Profile {heldBusy: true}) REMOVE p.retiredAt, p.heldBusy")

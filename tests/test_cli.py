@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from app.settings import get_settings
-from tests.helpers import count
+from tests.helpers import count, hold_busy, release_busy
 from tests.identity.factory import ingest, msg
 
 runner = CliRunner()
@@ -181,17 +181,6 @@ def test_lines_carrying_an_erased_identifier_are_counted_as_suppressed(cdp_env, 
     assert count(cdp_env, "MATCH (e:Event) RETURN collect(e.userId)") == ["kept"]
 
 
-def _retire_profile_of(driver, key: str) -> None:
-    """The profile reads as retired under its identifiers, as if a concurrent merge won the race on
-    every re-run: the store's transaction for that person conflicts until this is undone."""
-    driver.execute_query("MATCH (:Identifier {key: $key})-[:BELONGS_TO]->(p:Profile) SET p.retiredAt = 1, "
-                         "p.heldBusy = true", key=key)
-
-
-def _release(driver) -> None:
-    driver.execute_query("MATCH (p:Profile {heldBusy: true}) REMOVE p.retiredAt, p.heldBusy")
-
-
 @pytest.fixture
 def busy_person(cdp_env, tmp_path, monkeypatch):
     """u-busy imported, then held busy (its profile retired under it); the store's retry budget
@@ -201,7 +190,7 @@ def busy_person(cdp_env, tmp_path, monkeypatch):
     first = tmp_path / "first.jsonl"
     first.write_text(_line(type="identify", messageId="busy-0", userId="u-busy") + "\n")
     assert cdp("import", str(first)).exit_code == 0
-    _retire_profile_of(cdp_env, "user_id:u-busy")
+    hold_busy(cdp_env, "user_id:u-busy")
     monkeypatch.setattr(store_module, "RETRY_SECONDS", 0.2)
     path = tmp_path / "more.jsonl"
     path.write_text("\n".join(_line(type="track", messageId=f"busy-{n}", userId=user, event="E")
@@ -220,7 +209,7 @@ def test_import_sends_a_chunk_that_met_concurrent_writes_again(cdp_env, busy_per
         try:
             return real_ingest(self, prepared)
         except store_module.StoreBusy:
-            _release(cdp_env)  # the concurrent writer is done: the next send goes through
+            release_busy(cdp_env)  # the concurrent writer is done: the next send goes through
             raise
 
     monkeypatch.setattr(store_module.IdentityStore, "ingest", ingest_until_released)
@@ -240,7 +229,7 @@ def test_import_stops_where_a_chunk_kept_meeting_concurrent_writes(cdp_env, busy
     stored = count(cdp_env, "MATCH (e:Event) WHERE e.messageId STARTS WITH 'busy-' RETURN count(e)")
     assert stored == 2  # busy-0 and busy-1: nothing of line 2, and the import stopped there
 
-    _release(cdp_env)
+    release_busy(cdp_env)
     rerun = cdp("import", str(busy_person), "--batch-size", "1", "--json")
     assert rerun.exit_code == 0, rerun.output
     assert (json.loads(rerun.stdout)["accepted"], json.loads(rerun.stdout)["duplicates"]) == (2, 1)

@@ -5,19 +5,19 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bench.ingest import _api_view, api_histograms, slower_than
+from bench.ingest import _api_view, api_metrics, slower_than
 from tests.helpers import basic, new_id
 
 
 def test_the_track_calls_of_a_phase_are_counted_from_the_api_s_metrics(live_server):
     port = int(live_server.url.rsplit(":", 1)[1])
-    before = api_histograms(port)
+    before = api_metrics(port)
     for _ in range(3):
         r = httpx.post(f"{live_server.url}/v1/track", headers=basic(), timeout=10,
                        json={"anonymousId": new_id("dev"), "event": "Clicked", "messageId": new_id()})
         assert r.status_code == 200
     httpx.post(f"{live_server.url}/v1/track", headers=basic(), json={"event": "no ids"}, timeout=10)  # a 400
-    after = api_histograms(port)
+    after = api_metrics(port)
     answers = slower_than(before["track_answers"], after["track_answers"], (.025, .1))
     assert answers["count"] == 3  # the 200s only
     assert 0 <= answers["over_100_ms"] <= answers["over_25_ms"] <= 1

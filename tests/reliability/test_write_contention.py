@@ -4,7 +4,7 @@ the same request goes through once the conflict is gone."""
 import time
 
 import app.identity.store as store_module
-from tests.helpers import basic, count
+from tests.helpers import basic, count, hold_busy, release_busy
 
 
 def _retries(client, reason: str) -> float:
@@ -17,9 +17,7 @@ def _retries(client, reason: str) -> float:
 def test_a_group_that_keeps_meeting_concurrent_writes_is_answered_503_and_counted(client, driver, monkeypatch):
     r = client.post("/v1/identify", json={"userId": "u-busy", "traits": {"email": "busy@mail.io"}}, headers=basic())
     assert r.status_code == 200, r.text
-    # The profile reads as retired under its identifiers, as if a merge won the race on every re-run.
-    driver.execute_query("MATCH (:Identifier {key: 'user_id:u-busy'})-[:BELONGS_TO]->(p:Profile) "
-                         "SET p.retiredAt = 1, p.busyTest = true")
+    hold_busy(driver, "user_id:u-busy")
     monkeypatch.setattr(store_module, "RETRY_SECONDS", 0.5)
     before = _retries(client, "stale_snapshot")
     events_before = count(driver, "MATCH (e:Event) RETURN count(e)")
@@ -37,7 +35,7 @@ def test_a_group_that_keeps_meeting_concurrent_writes_is_answered_503_and_counte
     assert _retries(client, "stale_snapshot") - before >= 2
     assert count(driver, "MATCH (e:Event) RETURN count(e)") == events_before  # nothing written
 
-    driver.execute_query("MATCH (p:Profile {busyTest: true}) REMOVE p.retiredAt, p.busyTest")
+    release_busy(driver)
     r = client.post("/v1/batch", json={"batch": [message]}, headers=basic())
     assert r.status_code == 200, r.text
     assert count(driver, "MATCH (e:Event {messageId: 'busy-1'}) RETURN count(e)") == 1
