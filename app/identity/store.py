@@ -147,7 +147,7 @@ class IdentityStore:
                     if isinstance(exc, (SessionExpired, ServiceUnavailable)):
                         raise
                     raise StoreBusy(f"the write met concurrent writes for {RETRY_SECONDS:g} s "
-                                    f"({attempt} attempts, the last: {_retry_reason(exc)})") from exc
+                                    f"({attempt} attempt{'s' if attempt > 1 else ''}, the last: {_retry_reason(exc)})") from exc
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
 
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
