@@ -13,7 +13,14 @@ import orjson
 import typer
 from neo4j.exceptions import AuthError, ServiceUnavailable
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from app import db
@@ -24,6 +31,7 @@ from app.identity.store import IdentityStore, IngestResult, StoreBusy
 from app.ingest.messages import FieldError, MessageErrors
 from app.ingest.prepare import PreparedMessage
 from app.ingest.service import IngestService
+from app.profiles import trait_index
 from app.profiles.explain import explain
 from app.profiles.resolve import resolve
 from app.profiles.suspicious import Thresholds, suspicious_profiles
@@ -289,3 +297,18 @@ def import_file(path: Path = typer.Argument(..., exists=True, dir_okay=False, re
         _echo_json(summary.as_dict())
     else:
         _print_summary(path, source, summary)
+
+
+@app.command("index-traits")
+def index_traits(chunk: int = typer.Option(trait_index.DEFAULT_CHUNK, min=1, help="events per transaction")) -> None:
+    """Move every identify event waiting for the trait-search index into it now (the worker does
+    this every few seconds; useful after an import with no worker running)."""
+    with _connection() as (settings, driver):
+        db.apply_schema(driver, settings.neo4j_database)  # the index itself
+        pending = trait_index.pending_count(driver, settings.neo4j_database)
+        columns = (TextColumn("indexing traits"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err) as progress:
+            task = progress.add_task("index", total=pending)
+            indexed = trait_index.index_pending(driver, settings.neo4j_database, chunk,
+                                                progress=lambda done: progress.update(task, completed=done))
+    typer.echo(f"indexed {indexed:,} identify events for trait search")

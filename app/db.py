@@ -79,9 +79,25 @@ def connect(settings: Settings) -> Driver:
     return driver
 
 
+# Indexes that later schema replaced, each with the migration that must run before it is dropped.
+_REPLACED_INDEXES = {"event_traits": "migrations/traits_pending"}
+
+
+def _migrate(session: Session) -> None:
+    """Run the migration of each replaced index still present, then drop it: a run stopped
+    half-way finds the index still there and runs its (re-runnable) migration again."""
+    present = {r["name"] for r in session.run("SHOW INDEXES YIELD name")}
+    for index, migration in _REPLACED_INDEXES.items():
+        if index in present:
+            session.run(query(migration)).consume()
+            session.run("DROP INDEX $name IF EXISTS", name=index).consume()
+
+
 def apply_schema(driver: Driver, database: str) -> None:
-    """Constraints and indexes; every statement is IF NOT EXISTS, so this is idempotent."""
+    """Migrations of replaced indexes, then constraints and indexes; every statement is
+    IF NOT EXISTS, so this is idempotent."""
     with driver.session(database=database) as session:
+        _migrate(session)
         for stmt in schema_statements():
             session.run(stmt).consume()
         session.run("CALL db.awaitIndexes(300)").consume()

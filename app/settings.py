@@ -104,6 +104,10 @@ class Settings(BaseSettings):
     # How often beat runs the identity invariant check.
     invariant_check_seconds: float = 300.0
 
+    # How often beat moves newly stored identify events into the trait-search index (search reads
+    # the waiting ones too, so this bounds the work a search does, not what it finds).
+    trait_index_seconds: float = Field(default=5.0, gt=0)
+
     # Segments: ingest queues touched profiles for membership upkeep (off: nothing is queued).
     segment_upkeep: bool = True
     # How often beat re-evaluates time-window segments (members age out), and drains the upkeep

@@ -7,6 +7,8 @@ NODE_LABELS: dict[str, str] = {
     "Identifier": "one normalised identifier, key 'type:value' (unique)",
     "Profile": "a person; live while retiredAt is null; traits as t.<name> with times in tts.<name>",
     "Event": "a stored Segment message, messageId unique; hangs off the identifier it was seen with",
+    "TraitsPending": "an identify Event with traits, not yet in the trait-search index",
+    "TraitsIndexed": "an identify Event with traits in the trait-search index (identify_traits)",
     "Suppression": "an erased identifier, as a salted hash (unique)",
     "TraitKey": "a trait name seen at ingest: the allow-list for segment fields",
     "Segment": "an audience definition with its member count",

@@ -233,3 +233,11 @@ def test_import_stops_where_a_chunk_kept_meeting_concurrent_writes(cdp_env, busy
     rerun = cdp("import", str(busy_person), "--batch-size", "1", "--json")
     assert rerun.exit_code == 0, rerun.output
     assert (json.loads(rerun.stdout)["accepted"], json.loads(rerun.stdout)["duplicates"]) == (2, 1)
+
+
+def test_index_traits_moves_waiting_events_into_the_index(cdp_env, settings, jsonl):
+    assert cdp("import", str(jsonl)).exit_code == 0
+    result = cdp("index-traits")
+    assert result.exit_code == 0, result.output
+    assert "indexed 1 identify events" in result.stdout  # line 1 only: line 6 is its duplicate
+    assert "indexed 0 identify events" in cdp("index-traits").stdout

@@ -31,3 +31,27 @@ def test_top_events_reads_its_time_window_through_the_event_time_index(driver, s
                                 since=1_763_600_000_000, until=1_763_700_000_000, limit=10).summary.plan
     seeks = [(op, details) for op, details in plan_operators(plan) if op.startswith("NodeIndex")]
     assert len(seeks) == 1 and seeks[0][0] == "NodeIndexSeekByRange" and "e:Event(ts)" in seeks[0][1], seeks
+
+
+OLD_TRAITS_INDEX = ("CREATE FULLTEXT INDEX event_traits IF NOT EXISTS FOR (e:Event) ON EACH [e.traits] "
+                    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}")
+
+
+def test_events_of_the_old_traits_index_wait_for_the_new_one(store, settings, driver):
+    from app.profiles.search import search_profiles
+    from tests.identity.factory import ingest, msg
+
+    ingest(store, settings, [msg("identify", messageId="old-1", userId="ann", traits={"city": "Paris"}),
+                             msg("track", messageId="old-2", userId="ann", event="Viewed")])
+    # As an earlier version stored them: no trait-index label, and its index on every event's traits.
+    driver.execute_query("MATCH (e:Event) REMOVE e:TraitsPending")
+    driver.execute_query(OLD_TRAITS_INDEX)
+    driver.execute_query("CALL db.awaitIndexes(60)")
+    db.apply_schema(driver, settings.neo4j_database)
+    after = _index_names(driver)
+    assert "event_traits" not in after and "identify_traits" in after
+    pending = {r["id"] for r in driver.execute_query("MATCH (e:TraitsPending) RETURN e.messageId AS id").records}
+    assert pending == {"old-1"}
+    assert len(search_profiles(driver, settings.neo4j_database, "Paris")["profiles"]) == 1
+    db.apply_schema(driver, settings.neo4j_database)  # nothing left to migrate
+    assert _index_names(driver) == after

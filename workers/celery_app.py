@@ -9,7 +9,7 @@ from app.settings import get_settings
 
 def make_celery() -> Celery:
     settings = get_settings()
-    celery = Celery("cdp", broker=settings.redis_url, include=["workers.ops", "workers.sync", "workers.segments"])
+    celery = Celery("cdp", broker=settings.redis_url, include=["workers.ops", "workers.sync", "workers.segments", "workers.search"])
     celery.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
@@ -29,6 +29,7 @@ def make_celery() -> Celery:
             "segment-windows": {"task": "workers.segments.refresh_windows",
                                 "schedule": settings.segment_window_seconds},
             "segment-reconcile": {"task": "workers.segments.reconcile", "schedule": settings.segment_reconcile_seconds},
+            "trait-index": {"task": "workers.search.index_traits", "schedule": settings.trait_index_seconds},
         },
     )
     return celery

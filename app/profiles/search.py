@@ -80,7 +80,10 @@ def _search(tx: ManagedTransaction, q: str, after: str | None, limit: int) -> tu
                                    **params)}
     lucene, needles = trait_match(q)
     if lucene is not None:
-        ids |= {r["id"] for r in tx.run(query("profiles/search_traits"), lucene=lucene, needles=needles, **params)}
+        # Events still waiting for the index first: one the worker indexes meanwhile is then
+        # found by the index query, never missed by both.
+        for name in ("profiles/search_traits_pending", "profiles/search_traits"):
+            ids |= {r["id"] for r in tx.run(query(name), lucene=lucene, needles=needles, **params)}
     # Each side gave its first limit+1 ids after the cursor, so the union's first limit+1 are exact.
     page_ids = sorted(ids)[:limit + 1]
     page, more = page_ids[:limit], len(page_ids) > limit

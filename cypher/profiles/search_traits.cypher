@@ -1,7 +1,7 @@
 // Live profiles whose identify traits held a value exactly equal to the query: the word index
 // narrows to candidate events, the needles (':' + JSON value + ',' or '}') keep exact values only.
-CALL db.index.fulltext.queryNodes('event_traits', $lucene) YIELD node AS e
-WITH e WHERE e.type = 'identify' AND any(n IN $needles WHERE e.traits CONTAINS n)
+CALL db.index.fulltext.queryNodes('identify_traits', $lucene) YIELD node AS e
+WITH e WHERE any(n IN $needles WHERE e.traits CONTAINS n)
 MATCH (e)-[:SEEN_AS]->(:Identifier)-[:BELONGS_TO]->(p:Profile)
 WHERE p.retiredAt IS NULL AND ($after IS NULL OR p.id > $after)
 RETURN DISTINCT p.id AS id

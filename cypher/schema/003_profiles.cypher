@@ -2,8 +2,9 @@
 // key prefixes ('email:ann') use the identifier_key constraint's index.
 CREATE INDEX identifier_value IF NOT EXISTS FOR (i:Identifier) ON (i.value);
 // Trait value search: traits are stored as a JSON string, so a word index finds the candidate
-// events and the query keeps only exact value matches. Only events that carry traits are indexed.
-CREATE FULLTEXT INDEX event_traits IF NOT EXISTS FOR (e:Event) ON EACH [e.traits]
+// events and the query keeps only exact value matches. It covers identify events a worker has
+// moved from :TraitsPending to :TraitsIndexed, in batches (see app/profiles/trait_index.py).
+CREATE FULLTEXT INDEX identify_traits IF NOT EXISTS FOR (e:TraitsIndexed) ON EACH [e.traits]
   OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}};
 // A timeline filtered by event name: per identifier, newest first, index-backed (without it a rare
 // name means reading every event of a big profile). One more entry per event written.

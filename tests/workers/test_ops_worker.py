@@ -53,3 +53,24 @@ def test_invariant_check_reports_a_broken_graph(clean_db, settings, monkeypatch)
         get_settings.cache_clear()
     assert report["ok"] is False
     assert report["violations"]["identifiers_without_one_profile"] == 1
+
+
+def test_beat_moves_identify_events_into_the_trait_index(store, settings, monkeypatch):
+    monkeypatch.setenv("CDP_NEO4J_URI", settings.neo4j_uri)
+    monkeypatch.setenv("CDP_NEO4J_PASSWORD", settings.neo4j_password)
+    monkeypatch.setenv("CDP_REDIS_URL", settings.redis_url)
+    monkeypatch.setenv("CDP_TRAIT_INDEX_SECONDS", "2.5")
+    get_settings.cache_clear()
+    try:
+        from workers.celery_app import make_celery
+        from workers.search import index_traits, run_index_traits
+
+        entry = make_celery().conf.beat_schedule["trait-index"]
+        assert (entry["task"], entry["schedule"]) == (index_traits.name, 2.5)
+        ingest(store, settings, [msg("identify", userId=f"t{n}", traits={"plan": "pro"}) for n in range(3)])
+        assert run_index_traits() == {"indexed": 3}
+        assert run_index_traits() == {"indexed": 0}
+        left = store.driver.execute_query("MATCH (e:TraitsPending) RETURN count(e) AS n").records[0]["n"]
+        assert left == 0
+    finally:
+        get_settings.cache_clear()
