@@ -25,40 +25,47 @@ GC_PAUSE_SECONDS = Histogram("cdp_python_gc_pause_seconds", "Python garbage-coll
                              ["generation"], buckets=(.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5))
 
 
-class SyncOutcomes:
-    """Sync run outcomes for /metrics, read from the graph at scrape time: runs happen in Celery
-    workers, which expose no endpoint of their own, and the graph is where their records live."""
+class _GraphCollector:
+    """Figures read from the graph at scrape time. Registered once per process; each app's
+    lifespan points it at its driver. A scrape never fails because Neo4j blinked: the figures are
+    then left out."""
 
     def __init__(self):
         self.driver = None
         self.database = "neo4j"
 
     def attach(self, driver, database: str) -> None:
-        """Registered once per process; each app's lifespan points it at its driver."""
         self.driver, self.database = driver, database
 
     def detach(self, driver) -> None:
         if self.driver is driver:
             self.driver = None
 
+    def _records(self, name: str) -> list:
+        from app.db import query
+
+        try:
+            if self.driver is None:
+                raise LookupError("no app is running in this process")
+            records, _, _ = self.driver.execute_query(query(name), database_=self.database, routing_="r")
+        except Exception:  # noqa: BLE001 - see the class docstring
+            return []
+        return records
+
+
+class SyncOutcomes(_GraphCollector):
+    """Sync run outcomes: runs happen in Celery workers, which expose no endpoint of their own,
+    and the graph is where their records live."""
+
     def collect(self):
         from prometheus_client.core import CounterMetricFamily
-
-        from app.db import query
 
         runs = CounterMetricFamily("cdp_sync_runs", "Sync runs by destination type and status",
                                    labels=["destination", "status"])
         items = CounterMetricFamily("cdp_sync_items", "Items sync runs added, removed or failed",
                                     labels=["destination", "outcome"])
-        try:
-            if self.driver is None:
-                raise LookupError("no app is running in this process")
-            records, _, _ = self.driver.execute_query(query("ops/sync_outcomes"), database_=self.database,
-                                                      routing_="r")
-        except Exception:  # noqa: BLE001 - a scrape must not fail because Neo4j blinked
-            records = []
         totals: dict[tuple[str, str], int] = {}
-        for r in records:
+        for r in self._records("ops/sync_outcomes"):
             runs.add_metric([r["destination"], r["status"] or "unknown"], r["runs"])
             for outcome in ("added", "removed", "failed"):
                 key = (r["destination"], outcome)
@@ -69,5 +76,20 @@ class SyncOutcomes:
         yield items
 
 
+class TraitIndexBacklog(_GraphCollector):
+    """Identify events waiting for the trait-search index: near zero while beat's task runs, and
+    growing when it does not (search still finds them, by scanning them)."""
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        records = self._records("profiles/count_pending_traits")
+        if records:
+            yield GaugeMetricFamily("cdp_trait_index_pending_events",
+                                    "Identify events waiting for the trait-search index", value=records[0]["pending"])
+
+
 SYNC_OUTCOMES = SyncOutcomes()
 REGISTRY.register(SYNC_OUTCOMES)
+TRAIT_INDEX_BACKLOG = TraitIndexBacklog()
+REGISTRY.register(TRAIT_INDEX_BACKLOG)

@@ -75,3 +75,16 @@ def test_indexing_goes_a_chunk_per_transaction_and_reports_progress(store, setti
     assert seen == [3, 6, 7]
     assert len(labelled(clean_db, "TraitsIndexed")) == 7
     assert len(found(clean_db, settings, "blue")) == 7
+
+
+def test_metrics_report_the_events_waiting_for_the_index(client, store, settings, clean_db):
+    from app.metrics import TraitIndexBacklog
+
+    ingest(store, settings, [msg("identify", userId=f"m{n}", traits={"plan": "pro"}) for n in range(4)])
+    backlog = TraitIndexBacklog()
+    assert list(backlog.collect()) == []  # not attached to a driver: left out, not an error
+    backlog.attach(clean_db, settings.neo4j_database)
+    assert [s.value for f in backlog.collect() for s in f.samples] == [4]
+    assert "cdp_trait_index_pending_events 4.0" in client.get("/metrics").text
+    trait_index.index_pending(clean_db, settings.neo4j_database)
+    assert [s.value for f in backlog.collect() for s in f.samples] == [0]
