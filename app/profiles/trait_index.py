@@ -26,8 +26,9 @@ def pending_count(driver: Driver, database: str) -> int:
 def index_pending(driver: Driver, database: str, chunk: int = DEFAULT_CHUNK,
                   progress: Callable[[int], None] | None = None) -> int:
     """Index every pending event, a chunk per transaction; `progress(total so far)` after each.
-    Returns how many were indexed. Safe beside ingest and another run of itself: each chunk takes
-    what is pending when it runs (a concurrent run's events are locked, then no longer pending)."""
+    Returns how many were indexed. Safe beside ingest (each chunk takes what is committed as
+    pending) and beside another run of itself: both may relabel the same event, which sets the
+    same labels again (the count then includes it twice)."""
     total = 0
     while True:
         records, _, _ = driver.execute_query(query("profiles/index_pending_traits"), chunk=chunk,
