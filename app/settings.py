@@ -96,9 +96,9 @@ class Settings(BaseSettings):
     # left /v1/track slower and the machine busier. Each writer runs in the default thread pool.
     group_commit_writers: int = Field(default=2, ge=1)
     # Writers of their own for single calls (requests of one message), routed the same way; 0 sends
-    # single calls to the batch writers. At 500 calls a second one call writer made groups half as
-    # large again as the two batch writers did, for about 30% less CPU per call and a lower p50 and
-    # p99 (bench/calls.py), and a bulk import never queues in front of it.
+    # single calls to the batch writers. At 500 calls a second one call writer made larger groups
+    # than the two batch writers did, for about a fifth less CPU per call (bench/calls.py; lower
+    # latency too in its latest run, not in every run), and a bulk import never queues in front of it.
     group_commit_call_writers: int = Field(default=1, ge=0)
 
     # How often beat runs the identity invariant check.
