@@ -2,32 +2,19 @@
 from __future__ import annotations
 
 import logging
-import threading
 
 from celery import shared_task
-from neo4j import Driver
 
-from app import db
 from app.profiles import trait_index
 from app.settings import get_settings
+from workers.drivers import process_driver
 
 log = logging.getLogger("cdp.search")
-
-_drivers: dict[str, Driver] = {}
-_lock = threading.Lock()
-
-
-def _driver(settings) -> Driver:
-    """One driver per worker process: the task runs every few seconds."""
-    with _lock:
-        if settings.neo4j_uri not in _drivers:
-            _drivers[settings.neo4j_uri] = db.connect(settings)
-        return _drivers[settings.neo4j_uri]
 
 
 def run_index_traits() -> dict:
     settings = get_settings()
-    indexed = trait_index.index_pending(_driver(settings), settings.neo4j_database)
+    indexed = trait_index.index_pending(process_driver(settings), settings.neo4j_database)
     if indexed:
         log.info("trait search index updated", extra={"fields": {"indexed": indexed}})
     return {"indexed": indexed}

@@ -3,36 +3,23 @@ beat schedule re-evaluate time-window segments (members age out) and reconcile a
 from __future__ import annotations
 
 import logging
-import threading
 
 from celery import shared_task
-from neo4j import Driver
 
-from app import db
 from app.segments import membership
 from app.segments.queue import DRAIN_TASK, UpkeepQueue
 from app.segments.upkeep import upkeep
 from app.settings import get_settings
+from workers.drivers import process_driver
 
 log = logging.getLogger("cdp.segments")
 
 DRAIN_CHUNK = 500  # profiles per upkeep round: one check query, writes only where membership changed
-_drivers: dict[str, Driver] = {}
-_lock = threading.Lock()
-
-
-def _driver(settings) -> Driver:
-    """One driver per worker process (created after the fork, on first use): drains run often, and a
-    new driver per task would pay a connection handshake each time."""
-    with _lock:
-        if settings.neo4j_uri not in _drivers:
-            _drivers[settings.neo4j_uri] = db.connect(settings)
-        return _drivers[settings.neo4j_uri]
 
 
 def run_drain() -> dict:
     settings = get_settings()
-    driver = _driver(settings)
+    driver = process_driver(settings)
     queue = UpkeepQueue.from_url(settings.redis_url)
     totals = {"profiles": 0, "changes": 0}
 
@@ -52,7 +39,7 @@ def run_drain() -> dict:
 
 def run_refresh(everything: bool, now: int | None = None) -> dict:
     settings = get_settings()
-    driver = _driver(settings)
+    driver = process_driver(settings)
     report = membership.refresh(driver, settings.neo4j_database, now, everything=everything)
     if everything:
         days = settings.segment_change_retention_days
