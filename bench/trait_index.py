@@ -29,7 +29,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from app.profiles import trait_index
 from bench.common import add_store_arguments, cpu_seconds, percentile, write_results
-from bench.ingest import Population, open_warmed_store
+from bench.ingest import Population, open_warmed_store, prepared_groups
 
 AT_COMMIT, BEHIND = "indexed at commit", "filled behind ingest"
 MODES = (AT_COMMIT, BEHIND)
@@ -55,8 +55,13 @@ def groups_of(service, pop: Population, groups: int, size: int) -> list[list]:
     """`groups` groups of `size` of the population's messages, each message prepared alone (as
     single calls are) when groups are small, as one batch when they are a batch writer's."""
     if size > 8:
-        return [service.batch({"batch": [pop.message() for _ in range(size)]}, "web") for _ in range(groups)]
+        return prepared_groups(service, pop, groups, size)
     return [[service.batch({"batch": [pop.message()]}, "web")[0] for _ in range(size)] for _ in range(groups)]
+
+
+def _neo4j_cpu(pid: int | None) -> float:
+    """Neo4j's CPU seconds so far; 0 when its process is unknown (tests run on an instance of theirs)."""
+    return cpu_seconds(pid) if pid else 0.0
 
 
 def timed_groups(store, groups: list[list], neo4j: int | None) -> dict:
@@ -64,12 +69,12 @@ def timed_groups(store, groups: list[list], neo4j: int | None) -> dict:
     the group transactions' times."""
     messages = sum(len(g) for g in groups)
     times = []
-    neo4j0, own0 = (cpu_seconds(neo4j) if neo4j else 0.0), time.process_time()
+    neo4j0, own0 = _neo4j_cpu(neo4j), time.process_time()
     for g in groups:
         t = time.perf_counter()
         store.ingest(g)
         times.append((time.perf_counter() - t) * 1000)
-    neo4j_s = (cpu_seconds(neo4j) if neo4j else 0.0) - neo4j0
+    neo4j_s = _neo4j_cpu(neo4j) - neo4j0
     own_s = time.process_time() - own0
     return {"messages": messages, "groups": len(groups),
             "neo4j_cpu_us_per_message": round(neo4j_s * 1e6 / messages),
@@ -79,9 +84,9 @@ def timed_groups(store, groups: list[list], neo4j: int | None) -> dict:
 
 def timed_indexing(driver, database: str, neo4j: int | None) -> dict:
     """The worker's batch over what is pending: Neo4j's CPU per event it indexed."""
-    neo4j0, t = (cpu_seconds(neo4j) if neo4j else 0.0), time.perf_counter()
+    neo4j0, t = _neo4j_cpu(neo4j), time.perf_counter()
     indexed = trait_index.index_pending(driver, database)
-    neo4j_s = (cpu_seconds(neo4j) if neo4j else 0.0) - neo4j0
+    neo4j_s = _neo4j_cpu(neo4j) - neo4j0
     return {"indexed": indexed, "seconds": round(time.perf_counter() - t, 3),
             "neo4j_cpu_us_per_event": round(neo4j_s * 1e6 / indexed) if indexed else None}
 
