@@ -58,6 +58,10 @@ def count(driver, cypher: str, **params) -> int:
     return records[0][0]
 
 
+def index_names(driver) -> set[str]:
+    return {r["name"] for r in driver.execute_query("SHOW INDEXES YIELD name RETURN name").records}
+
+
 def run_on_own_thread(coro_fn):
     """asyncio.run(coro_fn()) on a thread of its own (a browser test may leave a loop running on
     this one); returns its result or re-raises its exception."""

@@ -2,27 +2,24 @@
 from __future__ import annotations
 
 from app import db
-from tests.helpers import plan_operators
+from bench.trait_index import EARLIER_INDEX
+from tests.helpers import index_names, plan_operators
 
 RETIRED = ("event_name", "event_type")
 OLD_INDEXES = ("CREATE INDEX event_name IF NOT EXISTS FOR (e:Event) ON (e.event)",
                "CREATE INDEX event_type IF NOT EXISTS FOR (e:Event) ON (e.type)")
 
 
-def _index_names(driver) -> set[str]:
-    return {r["name"] for r in driver.execute_query("SHOW INDEXES YIELD name RETURN name").records}
-
-
 def test_applying_the_schema_drops_retired_indexes_and_is_idempotent(driver, settings):
     for statement in OLD_INDEXES:  # a graph an earlier version set up
         driver.execute_query(statement)
-    assert set(RETIRED) <= _index_names(driver)
+    assert set(RETIRED) <= index_names(driver)
     db.apply_schema(driver, settings.neo4j_database)
-    after = _index_names(driver)
+    after = index_names(driver)
     assert not set(RETIRED) & after
     assert {"event_ts", "event_identifier_ts", "event_identifier_event_ts", "event_message_id"} <= after
     db.apply_schema(driver, settings.neo4j_database)
-    assert _index_names(driver) == after
+    assert index_names(driver) == after
 
 
 def test_top_events_reads_its_time_window_through_the_event_time_index(driver, settings):
@@ -33,10 +30,6 @@ def test_top_events_reads_its_time_window_through_the_event_time_index(driver, s
     assert len(seeks) == 1 and seeks[0][0] == "NodeIndexSeekByRange" and "e:Event(ts)" in seeks[0][1], seeks
 
 
-OLD_TRAITS_INDEX = ("CREATE FULLTEXT INDEX event_traits IF NOT EXISTS FOR (e:Event) ON EACH [e.traits] "
-                    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'standard-no-stop-words'}}")
-
-
 def test_events_of_the_old_traits_index_wait_for_the_new_one(store, settings, driver):
     from app.profiles.search import search_profiles
     from tests.identity.factory import ingest, msg
@@ -45,13 +38,13 @@ def test_events_of_the_old_traits_index_wait_for_the_new_one(store, settings, dr
                              msg("track", messageId="old-2", userId="ann", event="Viewed")])
     # As an earlier version stored them: no trait-index label, and its index on every event's traits.
     driver.execute_query("MATCH (e:Event) REMOVE e:TraitsPending")
-    driver.execute_query(OLD_TRAITS_INDEX)
+    driver.execute_query(EARLIER_INDEX)  # the statement earlier versions ran
     driver.execute_query("CALL db.awaitIndexes(60)")
     db.apply_schema(driver, settings.neo4j_database)
-    after = _index_names(driver)
+    after = index_names(driver)
     assert "event_traits" not in after and "identify_traits" in after
     pending = {r["id"] for r in driver.execute_query("MATCH (e:TraitsPending) RETURN e.messageId AS id").records}
     assert pending == {"old-1"}
     assert len(search_profiles(driver, settings.neo4j_database, "Paris")["profiles"]) == 1
     db.apply_schema(driver, settings.neo4j_database)  # nothing left to migrate
-    assert _index_names(driver) == after
+    assert index_names(driver) == after
