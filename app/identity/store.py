@@ -141,13 +141,14 @@ class IdentityStore:
                 # own retry waits a second first; a short jittered backoff keeps ingest latency low.
                 if isinstance(exc, TransientError) and not exc.is_retryable():
                     raise
-                metrics.WRITE_RETRIES.labels(_retry_reason(exc)).inc()
+                reason = _retry_reason(exc)
+                metrics.WRITE_RETRIES.labels(reason).inc()
                 attempt += 1
                 if time.monotonic() > deadline:
                     if isinstance(exc, (SessionExpired, ServiceUnavailable)):
                         raise
                     raise StoreBusy(f"the write met concurrent writes for {RETRY_SECONDS:g} s "
-                                    f"({attempt} attempt{'s' if attempt > 1 else ''}, the last: {_retry_reason(exc)})") from exc
+                                    f"({attempt} attempt{'s' if attempt > 1 else ''}, the last: {reason})") from exc
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
 
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
