@@ -62,8 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.segment_upkeep:  # touched profiles queue up for segment membership upkeep
             writer.on_commit.append(UpkeepQueue(redis_client, celery_trigger(settings.redis_url)).on_commit)
         rate_limit = ratelimit.IngestRateLimit.from_settings(settings)
-        metrics.SYNC_OUTCOMES.attach(driver, settings.neo4j_database)
-        metrics.TRAIT_INDEX_BACKLOG.attach(driver, settings.neo4j_database)
+        for collector in metrics.GRAPH_COLLECTORS:
+            collector.attach(driver, settings.neo4j_database)
         await writer.start()
         app.state.services = Services(settings, driver, keyring, IngestService(settings, keyring, rules), writer,
                                       rules, rate_limit)
@@ -81,8 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await writer.close()  # graceful shutdown drains in-flight batches
             gc_pauses.uninstall()
             gc.unfreeze()  # what the app held may be collected again once it stops
-            metrics.SYNC_OUTCOMES.detach(driver)
-            metrics.TRAIT_INDEX_BACKLOG.detach(driver)
+            for collector in metrics.GRAPH_COLLECTORS:
+                collector.detach(driver)
             driver.close()
             redis_client.close()
             if rate_limit:

@@ -93,3 +93,5 @@ SYNC_OUTCOMES = SyncOutcomes()
 REGISTRY.register(SYNC_OUTCOMES)
 TRAIT_INDEX_BACKLOG = TraitIndexBacklog()
 REGISTRY.register(TRAIT_INDEX_BACKLOG)
+# What each app's lifespan attaches to its driver, and detaches when it stops.
+GRAPH_COLLECTORS = (SYNC_OUTCOMES, TRAIT_INDEX_BACKLOG)
