@@ -35,6 +35,14 @@ def in_one_statement(names: tuple[str, ...]) -> str:
     return "\n".join("CALL () {\n" + query(n) + "\n}" for n in names)
 
 
+@lru_cache(maxsize=64)
+def confirmed_then(guard: str, names: tuple[str, ...]) -> str:
+    """The statement `guard` (ending in a subquery that returns `confirmed`) followed by the write
+    steps, which run only when it confirmed: a check and the writes it allows in one round trip."""
+    return (query(guard) + "\nCALL (confirmed) {\nWITH confirmed WHERE confirmed\n" + in_one_statement(names)
+            + "\n}\nRETURN stored, suppressed, confirmed")
+
+
 class Rows(dict):
     """A statement's parameter map (the `$batch` of an ingest statement) whose repr is short. The
     driver formats every RUN's parameters for its debug log, whether or not debug logging is on:

@@ -53,7 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         rules = IdentityRules(settings)
         keyring = Keyring(settings)
         writer = GroupCommitWriter(IdentityStore(driver, settings.neo4j_database, rules,
-                                                 settings.suppression_salt),
+                                                 settings.suppression_salt, settings.known_owner_capacity),
                                    settings.group_commit_max_messages, settings.group_commit_writers,
                                    settings.group_commit_call_writers)
         redis_client = redis.Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)

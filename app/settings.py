@@ -6,6 +6,8 @@ from functools import lru_cache
 from pydantic import AliasChoices, BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.identity.known_owners import DEFAULT_CAPACITY as KNOWN_OWNER_CAPACITY
+
 
 class IdentifierRule(BaseModel):
     """How many identifiers of one type a profile may hold, and which type wins a conflict.
@@ -100,6 +102,10 @@ class Settings(BaseSettings):
     # than the two batch writers did, for about a fifth less CPU per call (bench/calls.py; lower
     # latency too in its latest run, not in every run), and a bulk import never queues in front of it.
     group_commit_call_writers: int = Field(default=1, ge=0)
+    # Identifier -> profile entries the store remembers from its own commits, so a group whose
+    # identifiers are all known is written in one statement that confirms them (app/identity/
+    # known_owners.py); about 150 bytes each. 0 plans every group from a snapshot.
+    known_owner_capacity: int = Field(default=KNOWN_OWNER_CAPACITY, ge=0)
 
     # How often beat runs the identity invariant check.
     invariant_check_seconds: float = 300.0

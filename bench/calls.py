@@ -1,4 +1,5 @@
-"""Single calls through the group-commit writer: on the two batch writers, or on a writer of their own.
+"""Single calls through the group-commit writer: on the two batch writers, or on a writer of their own,
+with and without the known owners.
 
     python bench/calls.py [--rounds 3] [--rate 500] [--seconds 10]
 
@@ -8,7 +9,10 @@ arrival, open loop at --rate, through the service's GroupCommitWriter and Identi
 in alternating rounds on one warmed graph, so the machine's drift falls on both modes:
 
 - on the batch writers: two writers, the calls routed by device among them (`call_writers=0`);
-- a call writer: the calls on one writer of their own (`call_writers=1`, the service's default).
+- a call writer: the calls on one writer of their own (`call_writers=1`, the service's default);
+- the same, every group planned from a snapshot: a store that remembers no owners
+  (`CDP_KNOWN_OWNER_CAPACITY=0`), where the others write a group whose identifiers they know in one
+  confirming statement instead of two.
 
 Each round prints the latency from arrival to durable commit (p50, p99), the mean group size, the
 machine's busy cores and the CPU per call.
@@ -23,6 +27,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from app import metrics
 from app.identity.store import IdentityStore, IngestResult
 from app.ingest.writer import GroupCommitWriter
 from bench.common import CpuUse, add_store_arguments, percentile, write_results
@@ -30,7 +35,8 @@ from bench.floor import open_loop
 from bench.ingest import Population, open_warmed_store, track_messages
 
 # mode -> (batch writers, call writers)
-MODES = {"on the batch writers": (2, 0), "a call writer": (2, 1)}
+MODES = {"on the batch writers": (2, 0), "a call writer": (2, 1), "a call writer, no known owners": (2, 1)}
+SNAPSHOT_ONLY = "a call writer, no known owners"
 
 
 class _CountingStore:
@@ -47,15 +53,25 @@ class _CountingStore:
 def measure(store: IdentityStore, messages: list, rate: int, mode: str, pids: dict) -> dict:
     """One message per arrival at `rate`, through a writer set up as `mode` says."""
     writers, call_writers = MODES[mode]
+    if mode == SNAPSHOT_ONLY:  # the same graph and driver, through a store that remembers no owners
+        store = IdentityStore(store.driver, store.database, store.rules, store.salt, known_owners=0)
     counting = _CountingStore(store)
     writer = GroupCommitWriter(counting, 2000, writers, call_writers)
+    on_known = _known_owner_groups()
     cpu = CpuUse(pids, jvm="neo4j").start()
     latencies = asyncio.run(open_loop(writer, [[m] for m in messages], rate))
     cpu.stop()
     return {"calls": len(messages), "seconds": round(cpu.elapsed, 3), "groups": counting.groups, "mean_group": round(len(messages) / counting.groups, 2),
+            "groups_on_known_owners": round(_known_owner_groups() - on_known),
             "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
             # Per call actually carried: a writer that falls behind stretches the phase past the rate's pace.
             "cores": cpu.cores, "cpu_us_per_call": cpu.us_per(len(messages) / cpu.elapsed)}
+
+
+def _known_owner_groups() -> float:
+    """Groups the store wrote in one confirming statement so far (this process)."""
+    return sum(s.value for m in metrics.KNOWN_OWNER_GROUPS.collect() for s in m.samples
+               if s.name.endswith("_total") and s.labels["outcome"] == "written")
 
 
 def main() -> None:
@@ -79,9 +95,9 @@ def main() -> None:
             messages = track_messages(service, Population(50_000, seed, "c"), int(args.rate * args.seconds))
             run = measure(store, messages, args.rate, mode, pids)
             runs[mode].append(run)
-            print(f"  round {n + 1}/{args.rounds}  {mode:<21} p50 {run['p50_ms']:6.1f} ms  p99 {run['p99_ms']:6.1f} ms  "
-                  f"groups of {run['mean_group']:5.2f}  machine {run['cores']['machine']} cores  "
-                  f"{run['cpu_us_per_call']['machine']:,} us per call", flush=True)
+            print(f"  round {n + 1}/{args.rounds}  {mode:<30} p50 {run['p50_ms']:6.1f} ms  p99 {run['p99_ms']:6.1f} ms  "
+                  f"groups of {run['mean_group']:5.2f} ({run['groups_on_known_owners']} of {run['groups']} on known owners)  "
+                  f"machine {run['cores']['machine']} cores  {run['cpu_us_per_call']['machine']:,} us per call", flush=True)
 
     summary = {m: {"p50_ms_median": statistics.median(r["p50_ms"] for r in rs),
                    "p99_ms_median": statistics.median(r["p99_ms"] for r in rs),
@@ -91,7 +107,7 @@ def main() -> None:
                for m, rs in runs.items()}
     print(f"medians at {args.rate} calls/s:")
     for m, s in summary.items():
-        print(f"  {m:<21} p50 {s['p50_ms_median']} ms  p99 {s['p99_ms_median']} ms  groups of "
+        print(f"  {m:<30} p50 {s['p50_ms_median']} ms  p99 {s['p99_ms_median']} ms  groups of "
               f"{s['mean_group_median']}  machine {s['machine_cores_median']} cores  "
               f"{s['machine_us_per_call_median']:,} us per call")
     write_results("calls", {

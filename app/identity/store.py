@@ -15,8 +15,9 @@ from neo4j import Driver, ManagedTransaction
 from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired, TransientError
 
 from app import metrics
-from app.db import Rows, begin_pipelined, in_one_statement, query
+from app.db import Rows, begin_pipelined, confirmed_then, in_one_statement, query
 from app.identity.erasure import suppression_hash
+from app.identity.known_owners import DEFAULT_CAPACITY, KnownOwners
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
 from app.identity.profile_state import rederive
 from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules
@@ -67,6 +68,8 @@ class IngestResult:
     touched_profiles: set[str] = field(default_factory=set)
     retired: dict[str, str] = field(default_factory=dict)
     new_trait_names: list[str] = field(default_factory=list)
+    # Every identifier the batch wrote -> its live profile once committed (what the store remembers).
+    owners: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def combined(cls, results: list[IngestResult]) -> IngestResult:
@@ -83,6 +86,7 @@ class IngestResult:
             out.touched_profiles |= r.touched_profiles
             out.retired.update(r.retired)
             out.new_trait_names.extend(n for n in r.new_trait_names if n not in out.new_trait_names)
+            out.owners.update(r.owners)
         return out
 
 
@@ -114,12 +118,16 @@ def _aggregate_edges(rows: list[dict], with_reason: bool = False) -> list[dict]:
 
 class IdentityStore:
     def __init__(self, driver: Driver, database: str, rules: IdentityRules,
-                 suppression_salt: str = DEFAULT_SUPPRESSION_SALT):
+                 suppression_salt: str = DEFAULT_SUPPRESSION_SALT, known_owners: int = DEFAULT_CAPACITY):
         self.driver = driver
         self.database = database
         self.rules = rules
         self.salt = suppression_salt
         self.known_trait_names: set[str] = set()  # registered as TraitKey: skip the MERGE next time
+        self.known_owners = KnownOwners(known_owners)
+        # What confirm_owners checks a remembered profile against: the planner refuses nothing to a
+        # profile within every limit (a limit lowered since its identifiers joined is the exception).
+        self._limits = [{"count": f"n_{t}", "limit": r.limit} for t, r in rules.rules.items() if r.limit is not None]
 
     def ingest(self, messages: list[PreparedMessage]) -> IngestResult:
         if not messages:
@@ -133,6 +141,7 @@ class IdentityStore:
                     result = self._ingest_tx(tx, messages)
                     tx.commit()
                 self.known_trait_names.update(result.new_trait_names)
+                self.known_owners.remember(result.owners)
                 return result
             except (ConstraintError, StaleSnapshot, TransientError, SessionExpired, ServiceUnavailable) as exc:
                 # Deadlocks, a concurrent writer storing one of these messageIds first, a profile
@@ -167,6 +176,8 @@ class IdentityStore:
             else:
                 unique[m.message_id] = m
         fresh = list(unique.values())
+        if self._write_on_known_owners(tx, fresh, result):
+            return result
         while True:
             planned = self._with_alias_identifiers(tx, fresh)
             hashes = self._identifier_hashes(fresh)
@@ -202,7 +213,45 @@ class IdentityStore:
         result.refusals = len(plan.refusals)
         result.touched_profiles = {u["id"] for u in plan.profile_updates}
         result.retired = {m["loser"]: m["survivor"] for m in plan.merges}
+        result.owners = plan.owner
         return result
+
+    def _write_on_known_owners(self, tx: ManagedTransaction, fresh: list[PreparedMessage],
+                               result: IngestResult) -> bool:
+        """Two round trips instead of three, for a group whose every message's identifiers were
+        last written to one profile each: the plan needs no snapshot (nothing to merge, assign or
+        refuse), and one statement confirms the remembered owners under the identifiers' locks and
+        writes only then. False when the group does not qualify or was not confirmed: nothing but
+        the identifiers' seen window was written, and the caller plans from a snapshot."""
+        if not self.known_owners.capacity or any(m.previous_id is not None for m in fresh):
+            return False
+        owner = self.known_owners.owners_of(i.key for m in fresh for i in m.identifiers)
+        if owner is None or any(len({owner[i.key] for i in m.identifiers}) > 1 for m in fresh):
+            return False
+        planned = [PlannedMessage(m.message_id, list(m.identifiers), m.ts, m.source) for m in fresh]
+        # Empty counts: the confirmation checks the real ones against the limits instead, and the
+        # profile rows leave them as they are (update_profiles keeps a count a row does not carry).
+        states = {pid: ProfileState(pid, Counter(), 0) for pid in set(owner.values())}
+        plan = MergePlanner(self.rules, owner, states).plan(planned)
+        for update in plan.profile_updates:
+            for id_type in self.rules.rules:
+                del update[f"n_{id_type}"]
+        rows = self._identifier_rows(planned)
+        for row in rows:
+            row["profile"] = owner[row["key"]]
+        written = IngestResult()
+        steps, params = self._write_steps(plan, fresh, written)
+        params.update(ids=sorted(m.message_id for m in fresh), hashes=sorted(self._identifier_hashes(fresh)),
+                      identifiers=rows, limits=self._limits)
+        confirmed = tx.run(confirmed_then("ingest/confirm_owners", steps), batch=params).single()["confirmed"]
+        metrics.KNOWN_OWNER_GROUPS.labels("written" if confirmed else "planned_from_snapshot").inc()
+        if not confirmed:
+            return False
+        result.stored = len(fresh)
+        result.touched_profiles = {u["id"] for u in plan.profile_updates}
+        result.new_trait_names = written.new_trait_names
+        result.owners = owner
+        return True
 
     def _identifier_hashes(self, messages) -> dict[str, list[PreparedMessage]]:
         """Suppression-list hash -> the messages carrying that identifier."""
@@ -284,6 +333,12 @@ class IdentityStore:
     def _apply(self, tx: ManagedTransaction, plan: WritePlan, fresh: list[PreparedMessage],
                result: IngestResult) -> None:
         """Every write of the plan, in order, as one statement: one round trip however many steps."""
+        steps, params = self._write_steps(plan, fresh, result)
+        tx.run(in_one_statement(steps), batch=params).consume()
+
+    def _write_steps(self, plan: WritePlan, fresh: list[PreparedMessage],
+                     result: IngestResult) -> tuple[tuple[str, ...], Rows]:
+        """The plan's write steps (cypher/ingest files) in order, and their parameters."""
         steps: list[str] = []
         params = Rows()
 
@@ -321,4 +376,4 @@ class IdentityStore:
                 step("ingest/register_trait_keys", traitNames=names, traitsSeenAt=max(t["ts"] for t in traits))
                 result.new_trait_names = names
         step("ingest/create_events", events=event_rows(fresh, plan.anchors))
-        tx.run(in_one_statement(tuple(steps)), batch=params).consume()
+        return tuple(steps), params
