@@ -27,10 +27,9 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from app import metrics
 from app.identity.store import IdentityStore, IngestResult
 from app.ingest.writer import GroupCommitWriter
-from bench.common import CpuUse, add_store_arguments, percentile, write_results
+from bench.common import CpuUse, add_store_arguments, known_owner_groups_written, percentile, write_results
 from bench.floor import open_loop
 from bench.ingest import Population, open_warmed_store, track_messages
 
@@ -57,21 +56,15 @@ def measure(store: IdentityStore, messages: list, rate: int, mode: str, pids: di
         store = IdentityStore(store.driver, store.database, store.rules, store.salt, known_owners=0)
     counting = _CountingStore(store)
     writer = GroupCommitWriter(counting, 2000, writers, call_writers)
-    on_known = _known_owner_groups()
+    on_known = known_owner_groups_written()
     cpu = CpuUse(pids, jvm="neo4j").start()
     latencies = asyncio.run(open_loop(writer, [[m] for m in messages], rate))
     cpu.stop()
     return {"calls": len(messages), "seconds": round(cpu.elapsed, 3), "groups": counting.groups, "mean_group": round(len(messages) / counting.groups, 2),
-            "groups_on_known_owners": round(_known_owner_groups() - on_known),
+            "groups_on_known_owners": round(known_owner_groups_written() - on_known),
             "p50_ms": round(percentile(latencies, 50), 1), "p99_ms": round(percentile(latencies, 99), 1),
             # Per call actually carried: a writer that falls behind stretches the phase past the rate's pace.
             "cores": cpu.cores, "cpu_us_per_call": cpu.us_per(len(messages) / cpu.elapsed)}
-
-
-def _known_owner_groups() -> float:
-    """Groups the store wrote in one confirming statement so far (this process)."""
-    return sum(s.value for m in metrics.KNOWN_OWNER_GROUPS.collect() for s in m.samples
-               if s.name.endswith("_total") and s.labels["outcome"] == "written")
 
 
 def main() -> None:

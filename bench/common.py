@@ -15,7 +15,7 @@ from pathlib import Path
 import redis
 from neo4j import GraphDatabase, Query
 
-from app import db
+from app import db, metrics
 from app.auth import Keyring
 from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
@@ -297,6 +297,12 @@ def reference_loop_ms() -> float:
         sum(range(10**6))
         best = min(best, time.perf_counter() - started)
     return round(best * 1000, 1)
+
+
+def known_owner_groups_written() -> float:
+    """Groups this process's stores wrote on known owners so far (app/identity/known_owners.py)."""
+    return sum(s.value for m in metrics.KNOWN_OWNER_GROUPS.collect() for s in m.samples
+               if s.name.endswith("_total") and s.labels["outcome"] == "written")
 
 
 def write_results(name: str, figures: dict) -> Path:

@@ -1,0 +1,111 @@
+"""What the known owners save a returning visitor's calls: one confirming statement instead of a
+snapshot and a write.
+
+    python bench/known_owners.py [--rounds 4] [--groups 300] [--warm-up-limit 300]
+
+On one warmed graph, in alternating rounds so the machine's drift falls on both, groups of 8 single
+calls go straight through the store, one thread, no HTTP. Each round's calls come from people
+whose identifiers were written just before (the same people and identifiers, new messageIds), as a
+returning visitor's are:
+
+- known owners: the service's store, which remembers where it wrote each identifier;
+- from a snapshot: a store that remembers nothing (`CDP_KNOWN_OWNER_CAPACITY=0`), as before.
+
+Reported per mode: the group transactions' p50 and p99 time, and Neo4j's and this process's CPU
+per group; and how many groups were written on the known owners. (bench/calls.py measures the
+same switch on the ingest benchmark's population, where many calls bring an identifier not yet
+written.)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from app.identity.store import IdentityStore
+from bench.common import (
+    add_store_arguments,
+    cpu_seconds,
+    known_owner_groups_written,
+    percentile,
+    write_results,
+)
+from bench.ingest import Population, open_warmed_store, track_messages
+
+KNOWN, SNAPSHOT = "known owners", "from a snapshot"
+MODES = (KNOWN, SNAPSHOT)
+GROUP = 8  # the call writer's groups at 500 calls a second (bench/calls.py)
+
+
+def returning_groups(store: IdentityStore, service, seed: int, groups: int) -> list[list]:
+    """`groups` groups of single calls by people whose identifiers `store` has just written: the
+    same seed draws the same people and identifiers again, with new messageIds."""
+    calls = groups * GROUP
+    first = track_messages(service, Population(20_000, seed, "k"), calls)
+    for i in range(0, calls, 400):
+        store.ingest(first[i:i + 400])
+    again = track_messages(service, Population(20_000, seed, "k"), calls)
+    return [again[i:i + GROUP] for i in range(0, calls, GROUP)]
+
+
+def measure(store: IdentityStore, groups: list[list], neo4j: int | None) -> dict:
+    """The groups through `store`, one after another."""
+    known0, times = known_owner_groups_written(), []
+    neo0, own0, wall0 = cpu_seconds(neo4j) if neo4j else 0.0, time.process_time(), time.perf_counter()
+    for g in groups:
+        t = time.perf_counter()
+        store.ingest(g)
+        times.append(time.perf_counter() - t)
+    wall = time.perf_counter() - wall0
+    n = len(groups)
+    return {"groups": n, "on_known_owners": round(known_owner_groups_written() - known0),
+            "group_p50_ms": round(1000 * percentile(times, 50), 2), "group_p99_ms": round(1000 * percentile(times, 99), 2),
+            "wall_us_per_group": round(1e6 * wall / n),
+            "neo4j_cpu_us_per_group": round(1e6 * (cpu_seconds(neo4j) - neo0) / n) if neo4j else None,
+            "bench_cpu_us_per_group": round(1e6 * (time.process_time() - own0) / n)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--groups", type=int, default=300, help="groups of 8 calls per mode and round")
+    add_store_arguments(ap)
+    args = ap.parse_args()
+
+    driver, store, service, neo4j, warm = open_warmed_store(args)
+    stores = {KNOWN: store, SNAPSHOT: IdentityStore(driver, store.database, store.rules, store.salt, known_owners=0)}
+    measure(store, returning_groups(store, service, 1, 60), neo4j)  # the confirming statement's plans
+    measure(stores[SNAPSHOT], returning_groups(store, service, 2, 60), neo4j)
+
+    runs: dict[str, list[dict]] = {m: [] for m in MODES}
+    seed = 100
+    for n in range(args.rounds):
+        for mode in MODES:
+            seed += 1
+            run = measure(stores[mode], returning_groups(store, service, seed, args.groups), neo4j)
+            runs[mode].append(run)
+            print(f"  round {n + 1}/{args.rounds}  {mode:<16} group p50 {run['group_p50_ms']:5.2f} ms  "
+                  f"p99 {run['group_p99_ms']:6.2f} ms  per group: Neo4j {run['neo4j_cpu_us_per_group']:,} us  "
+                  f"bench {run['bench_cpu_us_per_group']:,} us  wall {run['wall_us_per_group']:,} us  "
+                  f"({run['on_known_owners']} of {run['groups']} on known owners)", flush=True)
+
+    keys = ("group_p50_ms", "group_p99_ms", "wall_us_per_group", "neo4j_cpu_us_per_group", "bench_cpu_us_per_group")
+    summary = {m: {f"{k}_median": statistics.median(r[k] for r in rs) for k in keys} for m, rs in runs.items()}
+    print(f"medians of {args.rounds} rounds, groups of {GROUP} calls by returning people:")
+    for m, s in summary.items():
+        print(f"  {m:<16} group p50 {s['group_p50_ms_median']} ms  p99 {s['group_p99_ms_median']} ms  "
+              f"per group: Neo4j {s['neo4j_cpu_us_per_group_median']:,} us  bench {s['bench_cpu_us_per_group_median']:,} us  "
+              f"wall {s['wall_us_per_group_median']:,} us")
+    write_results("known_owners", {
+        "people": 20_000, "group": GROUP, "groups_per_round": args.groups,
+        "warm_up": {"seconds": warm["seconds"], "settled": warm["settled"]},
+        "summary": summary, "rounds": runs})
+    driver.close()
+
+
+if __name__ == "__main__":
+    main()
