@@ -163,9 +163,11 @@ class IdentityStore:
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
     # Three round trips per group: BEGIN with the snapshot (dedup, suppression, locks and the state
     # the planner reads), the combined write, the commit; one more for an alias's previousId, and
-    # one more when retried or erased messages are dropped. Every ingest statement takes its rows
-    # in one map parameter, `$batch`: Neo4j keys its plan cache on each top-level list parameter's
-    # size bucket, so separate lists made each new mix of group sizes a re-parse and re-plan.
+    # one more when retried or erased messages are dropped. Two for a group on known owners (BEGIN
+    # with the confirming write, the commit); four when they are not confirmed. Every ingest
+    # statement takes its rows in one map parameter, `$batch`: Neo4j keys its plan cache on each
+    # top-level list parameter's size bucket, so separate lists made each new mix of group sizes a
+    # re-parse and re-plan.
     def _ingest_tx(self, tx: ManagedTransaction, messages: list[PreparedMessage]) -> IngestResult:
         result = IngestResult()
         unique: dict[str, PreparedMessage] = {}
