@@ -2,7 +2,7 @@
 // last saw on one profile each (nothing to merge, assign or refuse). As the snapshot does, it
 // finds stored messageIds and suppressed hashes first; only if both are empty does it lock the
 // identifiers (sorted by key, the snapshot's lock order) and confirm that each still belongs to
-// the profile remembered for it and that the profile is within every identifier limit. The
+// the profile remembered for it, live (as the snapshot requires) and within every limit. The
 // write steps that follow run only when every row is confirmed; otherwise nothing but the
 // identifiers' seen window was written, and the store plans the group from a snapshot.
 CALL () { UNWIND $batch.ids AS id MATCH (e:Event {messageId: id}) RETURN collect(e.messageId) AS stored }
@@ -15,6 +15,6 @@ CALL (stored, suppressed) {
       i.firstSeen = CASE WHEN row.firstSeen < i.firstSeen THEN row.firstSeen ELSE i.firstSeen END
   WITH i, row
   MATCH (i)-[:BELONGS_TO]->(p:Profile {id: row.profile})
-  WHERE all(l IN $batch.limits WHERE coalesce(p[l.count], 0) <= l.limit)
+  WHERE p.retiredAt IS NULL AND all(l IN $batch.limits WHERE coalesce(p[l.count], 0) <= l.limit)
   RETURN count(*) = size($batch.identifiers) AS confirmed
 }
