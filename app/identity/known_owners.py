@@ -52,10 +52,5 @@ class KnownOwners:
                 for key in list(islice(owners, excess)):
                     del owners[key]
 
-    def forget(self, keys: Iterable[str]) -> None:
-        with self._lock:
-            for key in keys:
-                self._owners.pop(key, None)
-
     def __len__(self) -> int:
         return len(self._owners)

@@ -230,7 +230,7 @@ class IdentityStore:
         owner = self.known_owners.owners_of(i.key for m in fresh for i in m.identifiers)
         if owner is None or any(len({owner[i.key] for i in m.identifiers}) > 1 for m in fresh):
             return False
-        planned = [PlannedMessage(m.message_id, list(m.identifiers), m.ts, m.source) for m in fresh]
+        planned = self._with_alias_identifiers(tx, fresh)  # no previousId here: no query
         # Empty counts: the confirmation checks the real ones against the limits instead, and the
         # profile rows leave them as they are (update_profiles keeps a count a row does not carry).
         states = {pid: ProfileState(pid, Counter(), 0) for pid in set(owner.values())}
