@@ -168,6 +168,24 @@ def cpu_seconds(pid: int) -> float:
     return _cpu_ticks(Path(f"/proc/{pid}/stat")) / os.sysconf("SC_CLK_TCK")
 
 
+def neo4j_cpu_seconds(pid: int | None) -> float:
+    """Neo4j's CPU seconds so far; 0 when its process is unknown (tests run on an instance of theirs)."""
+    return cpu_seconds(pid) if pid else 0.0
+
+
+def ingest_timed(store: IdentityStore, groups: list[list], neo4j: int | None) -> dict:
+    """Each group through `store.ingest` in turn: each group's time (`times_ms`), and over all of
+    them the wall time, Neo4j's CPU (see neo4j_cpu_seconds) and this process's CPU, in seconds."""
+    times = []
+    neo4j0, own0, wall0 = neo4j_cpu_seconds(neo4j), time.process_time(), time.perf_counter()
+    for g in groups:
+        t = time.perf_counter()
+        store.ingest(g)
+        times.append((time.perf_counter() - t) * 1000)
+    return {"times_ms": times, "wall_s": time.perf_counter() - wall0,
+            "neo4j_cpu_s": neo4j_cpu_seconds(neo4j) - neo4j0, "own_cpu_s": time.process_time() - own0}
+
+
 def machine_busy_seconds() -> float:
     """CPU time the whole machine has spent busy so far, all cores (Linux /proc/stat): user, nice,
     system, irq, softirq and steal; idle and iowait are not busy."""

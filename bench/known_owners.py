@@ -22,14 +22,13 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from app.identity.store import IdentityStore
 from bench.common import (
     add_store_arguments,
-    cpu_seconds,
+    ingest_timed,
     known_owner_groups_written,
     percentile,
     write_results,
@@ -54,19 +53,14 @@ def returning_groups(store: IdentityStore, service, seed: int, groups: int) -> l
 
 def measure(store: IdentityStore, groups: list[list], neo4j: int | None) -> dict:
     """The groups through `store`, one after another."""
-    known0, times = known_owner_groups_written(), []
-    neo0, own0, wall0 = cpu_seconds(neo4j) if neo4j else 0.0, time.process_time(), time.perf_counter()
-    for g in groups:
-        t = time.perf_counter()
-        store.ingest(g)
-        times.append(time.perf_counter() - t)
-    wall = time.perf_counter() - wall0
-    n = len(groups)
+    known0 = known_owner_groups_written()
+    timed = ingest_timed(store, groups, neo4j)
+    times, n = timed["times_ms"], len(groups)
     return {"groups": n, "on_known_owners": round(known_owner_groups_written() - known0),
-            "group_p50_ms": round(1000 * percentile(times, 50), 2), "group_p99_ms": round(1000 * percentile(times, 99), 2),
-            "wall_us_per_group": round(1e6 * wall / n),
-            "neo4j_cpu_us_per_group": round(1e6 * (cpu_seconds(neo4j) - neo0) / n) if neo4j else None,
-            "bench_cpu_us_per_group": round(1e6 * (time.process_time() - own0) / n)}
+            "group_p50_ms": round(percentile(times, 50), 2), "group_p99_ms": round(percentile(times, 99), 2),
+            "wall_us_per_group": round(1e6 * timed["wall_s"] / n),
+            "neo4j_cpu_us_per_group": round(1e6 * timed["neo4j_cpu_s"] / n) if neo4j else None,
+            "bench_cpu_us_per_group": round(1e6 * timed["own_cpu_s"] / n)}
 
 
 def main() -> None:

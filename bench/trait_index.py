@@ -28,7 +28,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from app.profiles import trait_index
-from bench.common import add_store_arguments, cpu_seconds, percentile, write_results
+from bench.common import add_store_arguments, ingest_timed, neo4j_cpu_seconds, percentile, write_results
 from bench.ingest import Population, open_warmed_store, prepared_groups
 
 AT_COMMIT, BEHIND = "indexed at commit", "filled behind ingest"
@@ -59,34 +59,23 @@ def groups_of(service, pop: Population, groups: int, size: int) -> list[list]:
     return [[service.batch({"batch": [pop.message()]}, "web")[0] for _ in range(size)] for _ in range(groups)]
 
 
-def _neo4j_cpu(pid: int | None) -> float:
-    """Neo4j's CPU seconds so far; 0 when its process is unknown (tests run on an instance of theirs)."""
-    return cpu_seconds(pid) if pid else 0.0
-
-
 def timed_groups(store, groups: list[list], neo4j: int | None) -> dict:
     """Each group through `store.ingest` in turn: CPU per message (Neo4j's and this process's) and
     the group transactions' times."""
     messages = sum(len(g) for g in groups)
-    times = []
-    neo4j0, own0 = _neo4j_cpu(neo4j), time.process_time()
-    for g in groups:
-        t = time.perf_counter()
-        store.ingest(g)
-        times.append((time.perf_counter() - t) * 1000)
-    neo4j_s = _neo4j_cpu(neo4j) - neo4j0
-    own_s = time.process_time() - own0
+    timed = ingest_timed(store, groups, neo4j)
+    times = timed["times_ms"]
     return {"messages": messages, "groups": len(groups),
-            "neo4j_cpu_us_per_message": round(neo4j_s * 1e6 / messages),
-            "bench_cpu_us_per_message": round(own_s * 1e6 / messages),
+            "neo4j_cpu_us_per_message": round(timed["neo4j_cpu_s"] * 1e6 / messages),
+            "bench_cpu_us_per_message": round(timed["own_cpu_s"] * 1e6 / messages),
             "group_p50_ms": round(percentile(times, 50), 1), "group_p99_ms": round(percentile(times, 99), 1)}
 
 
 def timed_indexing(driver, database: str, neo4j: int | None) -> dict:
     """The worker's batch over what is pending: Neo4j's CPU per event it indexed."""
-    neo4j0, t = _neo4j_cpu(neo4j), time.perf_counter()
+    neo4j0, t = neo4j_cpu_seconds(neo4j), time.perf_counter()
     indexed = trait_index.index_pending(driver, database)
-    neo4j_s = _neo4j_cpu(neo4j) - neo4j0
+    neo4j_s = neo4j_cpu_seconds(neo4j) - neo4j0
     return {"indexed": indexed, "seconds": round(time.perf_counter() - t, 3),
             "neo4j_cpu_us_per_event": round(neo4j_s * 1e6 / indexed) if indexed else None}
 
