@@ -292,15 +292,20 @@ API_HISTOGRAMS = {"commits": ("cdp_ingest_commit_seconds", {}),
 
 def api_metrics(port: int) -> dict:
     """One reading of the API's /metrics: each of API_HISTOGRAMS as {bucket upper bound in s:
-    observations so far at or under it}, and under `re_runs` its group transactions re-run so far,
-    by reason (cdp_ingest_write_retries_total: deadlocks between its writers are work done twice)."""
+    observations so far at or under it}, under `re_runs` its group transactions re-run so far,
+    by reason (cdp_ingest_write_retries_total: deadlocks between its writers are work done twice),
+    and under `known_owners` its groups written on remembered owners or planned from a snapshot
+    (cdp_ingest_known_owner_groups_total: the cheaper path, and how often its check failed)."""
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
     found: dict = {name: {} for name in API_HISTOGRAMS}
     found["re_runs"] = {}
+    found["known_owners"] = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == "cdp_ingest_write_retries_total":
                 found["re_runs"][sample.labels["reason"]] = sample.value
+            if sample.name == "cdp_ingest_known_owner_groups_total":
+                found["known_owners"][sample.labels["outcome"]] = sample.value
             if not sample.name.endswith("_bucket"):
                 continue
             for name, (metric, labels) in API_HISTOGRAMS.items():
@@ -310,7 +315,7 @@ def api_metrics(port: int) -> dict:
     return found
 
 
-def re_runs_between(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
+def counts_between(before: dict[str, float], after: dict[str, float]) -> dict[str, int]:
     return {reason: round(n - before.get(reason, 0)) for reason, n in sorted(after.items())
             if n - before.get(reason, 0)}
 
@@ -384,6 +389,12 @@ def _api_view(view: dict) -> str:
                      f"{share(view[key], 'over_100_ms')} over 100 ms" for key, name in _API_VIEW_NAMES.items())
 
 
+def _known_owners(counts: dict[str, int]) -> str:
+    """Groups the known-owners check let through ('written'), and those it sent to a snapshot after
+    checking them; a group never checked (a new identifier in it) is in neither."""
+    return f"{counts.get('written', 0):,} written, {counts.get('planned_from_snapshot', 0):,} sent back to a snapshot"
+
+
 def _settled(warm: dict) -> str:
     return f"{warm['seconds']} s, {'settled' if warm['settled'] else 'not settled at the limit'}"
 
@@ -444,7 +455,7 @@ def main() -> None:
         re_runs_before = api_metrics(port)["re_runs"]
         batch = asyncio.run(batch_load(port, Population(50_000, 2, "b"), args.seconds, args.clients, 100,
                                        cpu))
-        batch["re_runs"] = re_runs_between(re_runs_before, api_metrics(port)["re_runs"])
+        batch["re_runs"] = counts_between(re_runs_before, api_metrics(port)["re_runs"])
         batch["events_stored_before"] = stored_before_batch
         # The graph grows and the machine's speed drifts within a run: the ceiling measured on both
         # sides of the batch phase, and the share taken of their mean, brackets it.
@@ -479,7 +490,8 @@ def main() -> None:
         api_before = api_metrics(port)
         track = asyncio.run(track_latency(port, Population(50_000, 3, "t"), args.rate, args.seconds, cpu))
         api_after = api_metrics(port)
-        track["re_runs"] = re_runs_between(api_before["re_runs"], api_after["re_runs"])
+        track["re_runs"] = counts_between(api_before["re_runs"], api_after["re_runs"])
+        track["known_owner_groups"] = counts_between(api_before["known_owners"], api_after["known_owners"])
         track["api_view"] = {name: slower_than(api_before[name], api_after[name], (.025, .1))
                              for name in API_HISTOGRAMS}
         track["events_stored_before"] = stored_before_track
@@ -497,6 +509,7 @@ def main() -> None:
         print(f"  {_stalls(track['stalls'])}")
         print(f"  in the API: {_api_view(track['api_view'])}")
         print(f"  group transactions re-run: {track['re_runs'] or 'none'}")
+        print(f"  groups on remembered owners: {_known_owners(track['known_owner_groups'])}")
     finally:
         api.terminate()
         api.wait(30)

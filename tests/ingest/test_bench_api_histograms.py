@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bench.ingest import _api_view, api_metrics, slower_than
+from bench.ingest import _api_view, _known_owners, api_metrics, counts_between, slower_than
 from tests.helpers import basic, new_id
 
 
@@ -23,6 +23,21 @@ def test_the_track_calls_of_a_phase_are_counted_from_the_api_s_metrics(live_serv
     assert 0 <= answers["over_100_ms"] <= answers["over_25_ms"] <= 1
     commits = slower_than(before["commits"], after["commits"], (.025, .1))
     assert 1 <= commits["count"] <= 3
+
+
+def test_a_returning_visitor_s_call_is_counted_as_written_on_remembered_owners(live_server):
+    port = int(live_server.url.rsplit(":", 1)[1])
+    device = new_id("dev")
+    first = httpx.post(f"{live_server.url}/v1/track", headers=basic(), timeout=10,
+                       json={"anonymousId": device, "event": "Clicked", "messageId": new_id()})
+    assert first.status_code == 200
+    before = api_metrics(port)
+    again = httpx.post(f"{live_server.url}/v1/track", headers=basic(), timeout=10,
+                       json={"anonymousId": device, "event": "Clicked again", "messageId": new_id()})
+    assert again.status_code == 200
+    moved = counts_between(before["known_owners"], api_metrics(port)["known_owners"])
+    assert moved == {"written": 1}
+    assert _known_owners(moved) == "1 written, 0 sent back to a snapshot"
 
 
 def test_shares_over_each_bound_between_two_readings():
