@@ -37,10 +37,11 @@ def in_one_statement(names: tuple[str, ...]) -> str:
 
 @lru_cache(maxsize=64)
 def confirmed_then(guard: str, names: tuple[str, ...]) -> str:
-    """The statement `guard` (ending in a subquery that returns `confirmed`) followed by the write
-    steps, which run only when it confirmed: a check and the writes it allows in one round trip."""
+    """The statement `guard` (whose subqueries return `confirmed` and, for when it is false, a
+    snapshot's columns) followed by the write steps, which run only when it confirmed: a check and
+    the writes it allows, or else what to plan from, in one round trip."""
     return (query(guard) + "\nCALL (confirmed) {\nWITH confirmed WHERE confirmed\n" + in_one_statement(names)
-            + "\n}\nRETURN stored, suppressed, confirmed")
+            + "\n}\nRETURN stored, suppressed, confirmed, owners, profiles, directUsers")
 
 
 class Rows(dict):

@@ -1,20 +1,25 @@
-"""What the known owners save a returning visitor's calls: one confirming statement instead of a
-snapshot and a write.
+"""What the known owners save a visitor's calls: one confirming statement instead of a snapshot and
+a write.
 
     python bench/known_owners.py [--rounds 4] [--groups 300] [--warm-up-limit 300]
 
-On one warmed graph, in alternating rounds so the machine's drift falls on both, groups of 8 single
-calls go straight through the store, one thread, no HTTP. Each round's calls come from people
-whose identifiers were written just before (the same people and identifiers, new messageIds), as a
-returning visitor's are:
+On one warmed graph, in alternating rounds so the machine's drift falls on every mode, groups of 8
+single calls go straight through the store, one thread, no HTTP. Two kinds of calls:
 
-- known owners: the service's store, which remembers where it wrote each identifier;
+- returning visitors: people whose identifiers were written just before (the same people and
+  identifiers, new messageIds);
+- new visitors: people never seen before (a tag of the round's own), each call their first or,
+  for the few drawn twice, an early one;
+
+each through two stores:
+
+- known owners: the service's store, which remembers where it wrote each identifier and takes an
+  identifier it never wrote for a new one;
 - from a snapshot: a store that remembers nothing (`CDP_KNOWN_OWNER_CAPACITY=0`), as before.
 
 Reported per mode: the group transactions' p50 and p99 time, and Neo4j's and this process's CPU
 per group; and how many groups were written on the known owners. (bench/calls.py measures the
-same switch on the ingest benchmark's population, where many calls bring an identifier not yet
-written.)
+same switch on the ingest benchmark's population.)
 """
 from __future__ import annotations
 
@@ -36,7 +41,8 @@ from bench.common import (
 from bench.ingest import Population, open_warmed_store, track_messages
 
 KNOWN, SNAPSHOT = "known owners", "from a snapshot"
-MODES = (KNOWN, SNAPSHOT)
+RETURNING, NEW = "returning visitors", "new visitors"
+MODES = tuple((visitors, store) for visitors in (RETURNING, NEW) for store in (KNOWN, SNAPSHOT))
 GROUP = 8  # the call writer's groups at 500 calls a second (bench/calls.py)
 
 
@@ -49,6 +55,21 @@ def returning_groups(store: IdentityStore, service, seed: int, groups: int) -> l
         store.ingest(first[i:i + 400])
     again = track_messages(service, Population(20_000, seed, "k"), calls)
     return [again[i:i + GROUP] for i in range(0, calls, GROUP)]
+
+
+def new_groups(service, seed: int, groups: int) -> list[list]:
+    """`groups` groups of single calls by people no store has seen (a tag of this seed's own)."""
+    calls = track_messages(service, Population(20_000, seed, f"new{seed}"), groups * GROUP)
+    return [calls[i:i + GROUP] for i in range(0, len(calls), GROUP)]
+
+
+def groups_for(visitors: str, store: IdentityStore, service, seed: int, groups: int) -> list[list]:
+    return (returning_groups(store, service, seed, groups) if visitors == RETURNING
+            else new_groups(service, seed, groups))
+
+
+def label(mode: tuple[str, str]) -> str:
+    return f"{mode[0]}, {mode[1]}"
 
 
 def measure(store: IdentityStore, groups: list[list], neo4j: int | None) -> dict:
@@ -72,26 +93,26 @@ def main() -> None:
 
     driver, store, service, neo4j, warm = open_warmed_store(args)
     stores = {KNOWN: store, SNAPSHOT: IdentityStore(driver, store.database, store.rules, store.salt, known_owners=0)}
-    measure(store, returning_groups(store, service, 1, 60), neo4j)  # the confirming statement's plans
-    measure(stores[SNAPSHOT], returning_groups(store, service, 2, 60), neo4j)
+    for seed, mode in enumerate(MODES, start=1):  # each statement's plans, before any is timed
+        measure(stores[mode[1]], groups_for(mode[0], store, service, seed, 60), neo4j)
 
-    runs: dict[str, list[dict]] = {m: [] for m in MODES}
+    runs: dict[str, list[dict]] = {label(m): [] for m in MODES}
     seed = 100
     for n in range(args.rounds):
         for mode in MODES:
             seed += 1
-            run = measure(stores[mode], returning_groups(store, service, seed, args.groups), neo4j)
-            runs[mode].append(run)
-            print(f"  round {n + 1}/{args.rounds}  {mode:<16} group p50 {run['group_p50_ms']:5.2f} ms  "
+            run = measure(stores[mode[1]], groups_for(mode[0], store, service, seed, args.groups), neo4j)
+            runs[label(mode)].append(run)
+            print(f"  round {n + 1}/{args.rounds}  {label(mode):<36} group p50 {run['group_p50_ms']:5.2f} ms  "
                   f"p99 {run['group_p99_ms']:6.2f} ms  per group: Neo4j {run['neo4j_cpu_us_per_group']:,} us  "
                   f"bench {run['bench_cpu_us_per_group']:,} us  wall {run['wall_us_per_group']:,} us  "
                   f"({run['on_known_owners']} of {run['groups']} on known owners)", flush=True)
 
     keys = ("group_p50_ms", "group_p99_ms", "wall_us_per_group", "neo4j_cpu_us_per_group", "bench_cpu_us_per_group")
     summary = {m: {f"{k}_median": statistics.median(r[k] for r in rs) for k in keys} for m, rs in runs.items()}
-    print(f"medians of {args.rounds} rounds, groups of {GROUP} calls by returning people:")
+    print(f"medians of {args.rounds} rounds, groups of {GROUP} calls:")
     for m, s in summary.items():
-        print(f"  {m:<16} group p50 {s['group_p50_ms_median']} ms  p99 {s['group_p99_ms_median']} ms  "
+        print(f"  {m:<36} group p50 {s['group_p50_ms_median']} ms  p99 {s['group_p99_ms_median']} ms  "
               f"per group: Neo4j {s['neo4j_cpu_us_per_group_median']:,} us  bench {s['bench_cpu_us_per_group_median']:,} us  "
               f"wall {s['wall_us_per_group_median']:,} us")
     write_results("known_owners", {

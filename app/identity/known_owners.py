@@ -1,10 +1,14 @@
 """Which profile each identifier was last written to, remembered by the process that wrote it.
 
-A visitor's session sends message after message with the same identifiers, already on one profile.
-For such a group the store needs no snapshot to plan: nothing is merged, assigned or refused. It
-sends one statement that confirms, under the identifiers' locks, that each still belongs to the
-remembered profile and writes only then (cypher/ingest/confirm_owners.cypher), so an entry made stale
-by a merge, split or erasure elsewhere costs a fallback to the snapshot, never a wrong write.
+A visitor's session sends message after message with the same identifiers, already on one profile;
+a new visitor's first messages bring identifiers nobody has seen. For a group made of such messages
+the store needs no snapshot to plan: a returning visitor's messages merge, assign and refuse
+nothing, and a new visitor's are planned as on an empty graph. It sends one statement that
+confirms, under the identifiers' locks, that each remembered identifier still belongs to its
+profile and each unseen one belongs to none, and writes only then (cypher/ingest/confirm_owners.cypher);
+otherwise the same statement answers the snapshot, so an entry made stale by a merge, split or
+erasure elsewhere, or an identifier another process wrote, costs planning from that snapshot,
+never a wrong write.
 """
 from __future__ import annotations
 
@@ -26,16 +30,16 @@ class KnownOwners:
         self._owners: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def owners_of(self, keys: Iterable[str]) -> dict[str, str] | None:
-        """The remembered profile of every key, or None if any is unknown."""
+    def owners_among(self, keys: Iterable[str]) -> dict[str, str]:
+        """The remembered profile of each key that has one (the others were never seen here, or
+        were forgotten)."""
         found: dict[str, str] = {}
         with self._lock:
             owners = self._owners
             for key in keys:
                 pid = owners.get(key)
-                if pid is None:
-                    return None
-                found[key] = pid
+                if pid is not None:
+                    found[key] = pid
         return found
 
     def remember(self, owner: Mapping[str, str]) -> None:

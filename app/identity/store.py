@@ -163,8 +163,9 @@ class IdentityStore:
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
     # Three round trips per group: BEGIN with the snapshot (dedup, suppression, locks and the state
     # the planner reads), the combined write, the commit; one more for an alias's previousId, and
-    # one more when retried or erased messages are dropped. Two for a group on known owners (BEGIN
-    # with the confirming write, the commit); four when they are not confirmed. Every ingest
+    # one more when retried or erased messages are dropped. Two for a group on known owners or new
+    # identifiers (BEGIN with the confirming write, the commit); three when they are not confirmed
+    # (that statement answers the snapshot instead). Every ingest
     # statement takes its rows in one map parameter, `$batch`: Neo4j keys its plan cache on each
     # top-level list parameter's size bucket, so separate lists made each new mix of group sizes a
     # re-parse and re-plan.
@@ -178,18 +179,20 @@ class IdentityStore:
             else:
                 unique[m.message_id] = m
         fresh = list(unique.values())
-        if self._write_on_known_owners(tx, fresh, result):
+        snapshot = self._write_on_known_owners(tx, fresh, result)
+        if snapshot is True:
             return result
-        while True:
+        while True:  # `snapshot`: None, or what the known-owners statement answered instead
             planned = self._with_alias_identifiers(tx, fresh)
             hashes = self._identifier_hashes(fresh)
             # Sorted, like the identifiers: in a statement that writes, a seek that finds no
             # messageId or suppression hash locks that missing key exclusively until commit, and
             # two writers taking shared keys in different orders deadlock (most of the deadlocks
             # 16 concurrent writers met were these).
-            snapshot = tx.run(query("ingest/snapshot"), batch=Rows(
-                ids=sorted(m.message_id for m in fresh), hashes=sorted(hashes),
-                identifiers=self._identifier_rows(planned))).single()
+            if snapshot is None:
+                snapshot = tx.run(query("ingest/snapshot"), batch=Rows(
+                    ids=sorted(m.message_id for m in fresh), hashes=sorted(hashes),
+                    identifiers=self._identifier_rows(planned))).single()
             if not snapshot["stored"] and not snapshot["suppressed"]:
                 break  # the identifiers and profiles are locked and read
             # Retried or erased messages: drop them and ask again (nothing was locked or written).
@@ -201,6 +204,7 @@ class IdentityStore:
             fresh = [m for m in fresh if m.message_id not in stored and m.message_id not in dropped]
             if not fresh:
                 return result
+            snapshot = None
 
         owner = {o["key"]: o["profile"] for o in snapshot["owners"]}
         direct_users = {d["key"]: set(d["users"]) for d in snapshot["directUsers"]}
@@ -219,40 +223,54 @@ class IdentityStore:
         return result
 
     def _write_on_known_owners(self, tx: ManagedTransaction, fresh: list[PreparedMessage],
-                               result: IngestResult) -> bool:
-        """Two round trips instead of three, for a group whose every message's identifiers were
-        last written to one profile each: the plan needs no snapshot (nothing to merge, assign or
-        refuse), and one statement confirms the remembered owners under the identifiers' locks and
-        writes only then. False when the group does not qualify or was not confirmed: nothing but
-        the identifiers' seen window was written, and the caller plans from a snapshot."""
+                               result: IngestResult):
+        """Two round trips instead of three, for a group whose every message brings identifiers
+        last written to one profile, or only identifiers never written here (a new visitor's): the
+        plan needs no snapshot (a returning visitor's messages merge, assign and refuse nothing; a
+        new visitor's are planned as on an empty graph), and one statement confirms those owners
+        under the identifiers' locks and writes only then. True when written. Otherwise the
+        snapshot that statement answered instead (nothing but the identifiers' seen window was
+        written), or None when the group does not qualify."""
         if not self.known_owners.capacity or any(m.previous_id is not None for m in fresh):
-            return False
-        owner = self.known_owners.owners_of(i.key for m in fresh for i in m.identifiers)
-        if owner is None or any(len({owner[i.key] for i in m.identifiers}) > 1 for m in fresh):
-            return False
+            return None
+        remembered = self.known_owners.owners_among(i.key for m in fresh for i in m.identifiers)
+        known_profiles: set[str] = set()
+        for m in fresh:
+            owners = {remembered.get(i.key) for i in m.identifiers}
+            if len(owners) > 1:  # two profiles, or a remembered identifier beside an unseen one
+                return None
+            known_profiles |= owners
+        known_profiles.discard(None)
         planned = self._with_alias_identifiers(tx, fresh)  # no previousId here: no query
+        owner = {i.key: remembered.get(i.key) for m in planned for i in m.identifiers}
         # Empty counts: the confirmation checks the real ones against the limits instead, and the
-        # profile rows leave them as they are (update_profiles keeps a count a row does not carry).
-        states = {pid: ProfileState(pid, Counter(), 0) for pid in set(owner.values())}
+        # remembered profiles' rows leave them as they are (update_profiles keeps a count a row
+        # does not carry); a new profile's counts are the plan's own.
+        states = {pid: ProfileState(pid, Counter(), 0) for pid in known_profiles}
         plan = MergePlanner(self.rules, owner, states).plan(planned)
+        if plan.merges or plan.moves or plan.lift_blocks:  # cannot happen on these assumptions
+            return None
         for update in plan.profile_updates:
-            for id_type in self.rules.rules:
-                del update[f"n_{id_type}"]
+            if update["id"] in known_profiles:
+                for id_type in self.rules.rules:
+                    del update[f"n_{id_type}"]
         rows = self._identifier_rows(planned)
         for row in rows:
-            row["profile"] = owner[row["key"]]
+            row["profile"] = remembered.get(row["key"])
         written = IngestResult()
         steps, params = self._write_steps(plan, fresh, written)
         params.update(ids=sorted(m.message_id for m in fresh), hashes=sorted(self._identifier_hashes(fresh)),
                       identifiers=rows, limits=self._limits)
-        confirmed = tx.run(confirmed_then("ingest/confirm_owners", steps), batch=params).single()["confirmed"]
-        metrics.KNOWN_OWNER_GROUPS.labels("written" if confirmed else "planned_from_snapshot").inc()
-        if not confirmed:
-            return False
+        answer = tx.run(confirmed_then("ingest/confirm_owners", steps), batch=params).single()
+        metrics.KNOWN_OWNER_GROUPS.labels("written" if answer["confirmed"] else "planned_from_snapshot").inc()
+        if not answer["confirmed"]:
+            return answer
         result.stored = len(fresh)
+        result.new_profiles = len(plan.new_profiles)
+        result.refusals = len(plan.refusals)
         result.touched_profiles = {u["id"] for u in plan.profile_updates}
         result.new_trait_names = written.new_trait_names
-        result.owners = owner
+        result.owners = plan.owner
         return True
 
     def _identifier_hashes(self, messages) -> dict[str, list[PreparedMessage]]:

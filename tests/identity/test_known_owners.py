@@ -1,6 +1,7 @@
-"""Groups whose identifiers the store remembers on one profile each are written in one statement
-that confirms the remembered owners first; whatever made an entry stale, the group is then planned
-from a snapshot, and the graph ends as the snapshot path alone would leave it."""
+"""Groups whose messages bring identifiers the store remembers on one profile each, or only
+identifiers it never wrote, are written in one statement that confirms those owners first; whatever
+made an assumption wrong, the group is then planned from the snapshot that statement answers, and
+the graph ends as the snapshot path alone would leave it."""
 from __future__ import annotations
 
 from prometheus_client import REGISTRY
@@ -62,12 +63,12 @@ def test_known_owners_forget_the_oldest_entries_beyond_capacity():
     owners.remember({"a": "p1", "b": "p1", "c": "p2"})
     owners.remember({"a": "p1"})  # used again: now the youngest
     owners.remember({"d": "p3"})
-    assert owners.owners_of(["a", "c", "d"]) == {"a": "p1", "c": "p2", "d": "p3"}
-    assert owners.owners_of(["a", "b"]) is None  # b was the oldest
+    assert owners.owners_among(["a", "c", "d"]) == {"a": "p1", "c": "p2", "d": "p3"}
+    assert owners.owners_among(["a", "b"]) == {"a": "p1"}  # b was the oldest
     assert len(owners) == 3
     off = KnownOwners(capacity=0)
     off.remember({"a": "p1"})
-    assert off.owners_of(["a"]) is None
+    assert off.owners_among(["a"]) == {}
 
 
 def test_a_group_on_known_owners_writes_the_graph_the_snapshot_path_writes(store, settings, driver):
@@ -81,7 +82,7 @@ def test_a_group_on_known_owners_writes_the_graph_the_snapshot_path_writes(store
     results = [ingest(store, settings, group) for group in _story()]
 
     assert _graph(driver) == expected
-    assert _groups("written") - written == 2  # the two groups after the merge
+    assert _groups("written") - written == 3  # the first (every identifier new) and the two after the merge
     assert [r.stored for r in results] == [3, 2, 3, 1]
     assert results[2].new_trait_names == ["seats"]  # registered for segment filters, as on a snapshot
     assert results[3].touched_profiles == {results[0].owners["user_id:u-a"]}
@@ -114,7 +115,7 @@ def test_retries_and_erased_people_in_a_known_group_are_dropped_as_on_a_snapshot
     kept, gone = msg(anonymousId="dev-k", messageId="k1"), msg(userId="u-gone", messageId="g1")
     ingest(store, settings, [kept, gone])
     erase_profile(driver, settings.neo4j_database, settings.suppression_salt,
-                  store.known_owners.owners_of(["user_id:u-gone"])["user_id:u-gone"])
+                  store.known_owners.owners_among(["user_id:u-gone"])["user_id:u-gone"])
 
     result = ingest(store, settings, [kept, msg(anonymousId="dev-k", messageId="k2"),
                                       msg(userId="u-gone", messageId="g2")])
@@ -135,7 +136,7 @@ def test_a_profile_over_a_limit_lowered_since_is_planned_from_a_snapshot(store, 
     lowered = settings.model_copy(update={"identity_rules": {**settings.identity_rules,
                                                              "email": IdentifierRule(limit=1, priority=2)}})
     strict = IdentityStore(driver, settings.neo4j_database, IdentityRules(lowered))
-    strict.known_owners.remember(store.known_owners.owners_of(["user_id:u-l", "email:one@shop.example"]))
+    strict.known_owners.remember(store.known_owners.owners_among(["user_id:u-l", "email:one@shop.example"]))
 
     stale, written = _groups("planned_from_snapshot"), _groups("written")
     ingest(strict, lowered, [msg("identify", userId="u-l", messageId="l3", timestamp=T.format(3),
@@ -153,3 +154,53 @@ def test_a_profile_over_a_limit_lowered_since_is_planned_from_a_snapshot(store, 
     ingest(planned, lowered, [msg("identify", userId="u-l", messageId="l3", timestamp=T.format(3),
                                   traits={"email": "one@shop.example"})])
     assert after == _graph(driver)
+
+
+def _new_visitors() -> list[list[dict]]:
+    """New visitors only: one who logs in on her first call, one whose device two people share (the
+    second user id is refused and resolves on its own), and one who sends two calls in the same group."""
+    return [
+        [msg(anonymousId="dev-n1", userId="u-n1", messageId="n1", timestamp=T.format(1)),
+         msg(anonymousId="dev-shared", userId="u-n2", messageId="n2", timestamp=T.format(2)),
+         msg(anonymousId="dev-shared", userId="u-n3", messageId="n3", timestamp=T.format(3)),
+         msg("identify", anonymousId="dev-n4", messageId="n4", timestamp=T.format(4),
+             traits={"email": "n4@shop.example", "plan": "free"}),
+         msg(anonymousId="dev-n4", messageId="n5", timestamp=T.format(5))],
+        [msg(anonymousId="dev-n1", userId="u-n1", messageId="n6", timestamp=T.format(6)),
+         msg(anonymousId="dev-n5", messageId="n7", timestamp=T.format(7))],
+    ]
+
+
+def test_new_visitors_groups_are_written_as_the_snapshot_path_writes_them(store, settings, driver):
+    snapshot_only = IdentityStore(driver, settings.neo4j_database, store.rules, known_owners=0)
+    expected_results = [ingest(snapshot_only, settings, group) for group in _new_visitors()]
+    expected = _graph(driver)
+
+    wipe(driver)
+    written = _groups("written")
+    results = [ingest(store, settings, group) for group in _new_visitors()]
+
+    assert _graph(driver) == expected
+    assert _groups("written") - written == 2
+    assert [(r.stored, r.new_profiles, r.refusals) for r in results] == \
+        [(r.stored, r.new_profiles, r.refusals) for r in expected_results] == [(5, 4, 1), (2, 1, 0)]
+    assert results[0].new_trait_names == expected_results[0].new_trait_names == ["email", "plan"]
+    assert results[1].owners["user_id:u-n1"] == results[0].owners["anonymous_id:dev-n1"]
+
+
+def test_an_identifier_another_process_wrote_is_planned_from_the_answered_snapshot(store, settings, driver):
+    other_process = IdentityStore(driver, settings.neo4j_database, store.rules)
+    first = ingest(other_process, settings, [msg(anonymousId="dev-o", userId="u-o", messageId="o1",
+                                                 timestamp=T.format(1))])
+
+    stale, written = _groups("planned_from_snapshot"), _groups("written")
+    # Never written by this store: assumed new, found on the other process's profile.
+    result = ingest(store, settings, [msg(userId="u-o", messageId="o2", timestamp=T.format(2),
+                                          properties={"email": "o@shop.example"})])
+
+    assert (_groups("planned_from_snapshot") - stale, _groups("written") - written) == (1, 0)
+    assert result.stored == 1 and result.new_profiles == 0
+    assert result.owners["email:o@shop.example"] == first.owners["user_id:u-o"]
+    assert partition(driver) == {frozenset({"anonymous_id:dev-o", "user_id:u-o", "email:o@shop.example"})}
+    records, _, _ = driver.execute_query("MATCH (p:Profile) RETURN p.eventCount AS n, p.n_email AS emails")
+    assert [(r["n"], r["emails"]) for r in records] == [(2, 1)]

@@ -3,12 +3,14 @@ batch holds no retried and no erased message; otherwise it drops those and asks 
 import re
 from pathlib import Path
 
+import pytest
 from neo4j.exceptions import ConstraintError, Neo4jError, ServiceUnavailable, TransientError
 
 from app.auth import Keyring
 from app.db import query
 from app.identity.erasure import erase_profile
-from app.identity.store import StaleSnapshot, _retry_reason
+from app.identity.known_owners import DEFAULT_CAPACITY
+from app.identity.store import IdentityStore, StaleSnapshot, _retry_reason
 from app.ingest.service import IngestService
 from tests.helpers import partition
 from tests.identity.factory import ingest, msg
@@ -82,13 +84,18 @@ def _snapshot_params(store, settings, driver, messages) -> dict:
         recording = _RecordingTx(tx)
         store._ingest_tx(recording, prepared)
         tx.rollback()
-    return next(p["batch"] for q, p in recording.runs if q == query("ingest/snapshot"))
+    # The first statement that locks: the snapshot, or the known-owners statement (new people here).
+    return next(p["batch"] for q, p in recording.runs
+                if q == query("ingest/snapshot") or q.startswith(query("ingest/confirm_owners")))
 
 
-def test_the_snapshot_takes_its_locks_in_one_order_whatever_the_order_of_the_messages(store, settings, driver):
+@pytest.mark.parametrize("known_owners", [DEFAULT_CAPACITY, 0], ids=["known-owners", "snapshot"])
+def test_the_snapshot_takes_its_locks_in_one_order_whatever_the_order_of_the_messages(store, settings, driver,
+                                                                                      known_owners):
     # A seek that finds no messageId or suppression hash locks that key until commit, as MERGE
     # locks each identifier: two writers sharing keys but taking them in different orders
     # deadlock. Every list the snapshot locks by is sorted, so the order of messages is moot.
+    store = IdentityStore(driver, settings.neo4j_database, store.rules, known_owners=known_owners)
     batch = [msg("identify", messageId=f"order-{n}", anonymousId=f"dev-{n}", userId=f"user-{9 - n}",
                  traits={"email": f"p{n}@mail.io"}) for n in range(6)]
     forward = _snapshot_params(store, settings, driver, batch)
