@@ -17,8 +17,9 @@ WRITER_QUEUED = Gauge("cdp_ingest_writer_queued_messages", "Messages waiting for
 WRITE_RETRIES = Counter("cdp_ingest_write_retries_total", "Group-commit transactions re-run, by reason",
                         ["reason"])
 KNOWN_OWNER_GROUPS = Counter("cdp_ingest_known_owner_groups_total",
-                             "Groups whose identifiers' remembered profiles were checked in one statement: "
-                             "written, or not confirmed and planned from a snapshot", ["outcome"])
+                             "Groups whose identifiers' remembered profiles (or, for identifiers never written "
+                             "here, none) were checked in one statement: written, or not confirmed and planned "
+                             "from the snapshot it answered", ["outcome"])
 COMMIT_SECONDS = Histogram("cdp_ingest_commit_seconds", "Write transaction time per group commit",
                            buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
 REQUEST_SECONDS = Histogram("cdp_http_request_seconds", "HTTP request latency", ["route", "status"],
