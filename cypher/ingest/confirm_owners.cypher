@@ -5,8 +5,9 @@
 // (sorted by key, the snapshot's lock order) and confirm each assumption: a remembered identifier
 // still belongs to that profile, live (as the snapshot requires) and within every limit; a new one
 // belongs to no profile. The write steps that follow (composed by app/db.py confirmed_then) run
-// only when every row is confirmed. Otherwise the statement answers what snapshot.cypher answers
-// (its two last subqueries are that file's, for the same reasons), and the store plans from that.
+// only when every row is confirmed. Otherwise the statement answers what snapshot.cypher answers,
+// and the store plans from that. Apart from the `held` check and the `NOT confirmed` guards this is
+// snapshot.cypher's text, for the same reasons; each file stays a whole statement one can read alone.
 CALL () { UNWIND $batch.ids AS id MATCH (e:Event {messageId: id}) RETURN collect(e.messageId) AS stored }
 CALL () { UNWIND $batch.hashes AS h MATCH (s:Suppression {hash: h}) RETURN collect(s.hash) AS suppressed }
 CALL (stored, suppressed) {
