@@ -213,14 +213,19 @@ class IdentityStore:
         self._apply(tx, plan, fresh, result)
         for pid in sorted({m["from"] for m in plan.moves} | {m["to"] for m in plan.moves}):
             rederive(tx, pid)  # the moved identifiers took their events (and traits) along
-        result.stored = len(fresh)
+        self._tally(result, plan, len(fresh))
+        return result
+
+    @staticmethod
+    def _tally(result: IngestResult, plan: WritePlan, stored: int) -> None:
+        """What a written plan did, into the group's result."""
+        result.stored = stored
         result.merges = len(plan.merges)
         result.new_profiles = len(plan.new_profiles)
         result.refusals = len(plan.refusals)
         result.touched_profiles = {u["id"] for u in plan.profile_updates}
         result.retired = {m["loser"]: m["survivor"] for m in plan.merges}
         result.owners = plan.owner
-        return result
 
     def _write_on_known_owners(self, tx: ManagedTransaction, fresh: list[PreparedMessage],
                                result: IngestResult):
@@ -265,12 +270,8 @@ class IdentityStore:
         metrics.KNOWN_OWNER_GROUPS.labels("written" if answer["confirmed"] else "planned_from_snapshot").inc()
         if not answer["confirmed"]:
             return answer
-        result.stored = len(fresh)
-        result.new_profiles = len(plan.new_profiles)
-        result.refusals = len(plan.refusals)
-        result.touched_profiles = {u["id"] for u in plan.profile_updates}
+        self._tally(result, plan, len(fresh))
         result.new_trait_names = written.new_trait_names
-        result.owners = plan.owner
         return True
 
     def _identifier_hashes(self, messages) -> dict[str, list[PreparedMessage]]:
