@@ -11,8 +11,8 @@ in alternating rounds on one warmed graph, so the machine's drift falls on both 
 - on the batch writers: two writers, the calls routed by device among them (`call_writers=0`);
 - a call writer: the calls on one writer of their own (`call_writers=1`, the service's default);
 - the same, every group planned from a snapshot: a store that remembers no owners
-  (`CDP_KNOWN_OWNER_CAPACITY=0`), where the others write a group whose identifiers they know in one
-  confirming statement instead of two.
+  (`CDP_KNOWN_OWNER_CAPACITY=0`), where the others write a group whose identifiers they remember,
+  or have never written, in one confirming statement instead of two.
 
 Each round prints the latency from arrival to durable commit (p50, p99), the mean group size, the
 machine's busy cores and the CPU per call.

@@ -391,7 +391,7 @@ def _api_view(view: dict) -> str:
 
 def _known_owners(counts: dict[str, int]) -> str:
     """Groups the known-owners check let through ('written'), and those it sent to a snapshot after
-    checking them; a group never checked (a new identifier in it) is in neither."""
+    checking them; a group never checked (a new identifier beside a remembered one) is in neither."""
     return f"{counts.get('written', 0):,} written, {counts.get('planned_from_snapshot', 0):,} sent back to a snapshot"
 
 
