@@ -36,12 +36,14 @@ def in_one_statement(names: tuple[str, ...]) -> str:
 
 
 @lru_cache(maxsize=64)
-def confirmed_then(guard: str, names: tuple[str, ...]) -> str:
+def confirmed_then(guard: str, names: tuple[str, ...] = ()) -> str:
     """The statement `guard` (whose subqueries return `confirmed` and, for when it is false, a
     snapshot's columns) followed by the write steps, which run only when it confirmed: a check and
-    the writes it allows, or else what to plan from, in one round trip."""
-    return (query(guard) + "\nCALL (confirmed) {\nWITH confirmed WHERE confirmed\n" + in_one_statement(names)
-            + "\n}\nRETURN stored, suppressed, confirmed, owners, profiles, directUsers")
+    the writes it allows, or else what to plan from, in one round trip. Without steps, the guard
+    alone: a plain snapshot."""
+    writes = ("\nCALL (confirmed) {\nWITH confirmed WHERE confirmed\n" + in_one_statement(names) + "\n}"
+              if names else "")
+    return query(guard) + writes + "\nRETURN stored, suppressed, confirmed, owners, profiles, directUsers"
 
 
 class Rows(dict):

@@ -1,14 +1,14 @@
 """Which profile each identifier was last written to, remembered by the process that wrote it.
 
-A visitor's session sends message after message with the same identifiers, already on one profile;
-a new visitor's first messages bring identifiers nobody has seen. For a group made of such messages
+A visitor's session sends message after message with the same identifiers, already on one profile; a
+new visitor's first messages bring identifiers nobody has seen. For a group made of such messages
 the store needs no snapshot to plan: a returning visitor's messages merge, assign and refuse
-nothing, and a new visitor's are planned as on an empty graph. It sends one statement that
-confirms, under the identifiers' locks, that each remembered identifier still belongs to its
-profile and each unseen one belongs to none, and writes only then (cypher/ingest/confirm_owners.cypher);
-otherwise the same statement answers the snapshot, so an entry made stale by a merge, split or
-erasure elsewhere, or an identifier another process wrote, costs planning from that snapshot,
-never a wrong write.
+nothing, and a new visitor's are planned as on an empty graph. It sends one statement that confirms,
+under the identifiers' locks, that each remembered identifier still belongs to its profile and each
+unseen one belongs to none, and writes only then (cypher/ingest/snapshot.cypher with the writes
+after it); otherwise the same statement answers the snapshot, so an entry made stale by a merge,
+split or erasure elsewhere, or an identifier another process wrote, costs planning from that
+snapshot, never a wrong write.
 """
 from __future__ import annotations
 

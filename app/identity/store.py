@@ -125,8 +125,9 @@ class IdentityStore:
         self.salt = suppression_salt
         self.known_trait_names: set[str] = set()  # registered as TraitKey: skip the MERGE next time
         self.known_owners = KnownOwners(known_owners)
-        # What confirm_owners checks a remembered profile against: the planner refuses nothing to a
-        # profile within every limit (a limit lowered since its identifiers joined is the exception).
+        # What the snapshot's confirmation checks a remembered profile against: the planner refuses
+        # nothing to a profile within every limit (a limit lowered since its identifiers joined is
+        # the exception).
         self._limits = [{"count": f"n_{t}", "limit": r.limit} for t, r in rules.rules.items() if r.limit is not None]
 
     def ingest(self, messages: list[PreparedMessage]) -> IngestResult:
@@ -190,7 +191,7 @@ class IdentityStore:
             # two writers taking shared keys in different orders deadlock (most of the deadlocks
             # 16 concurrent writers met were these).
             if snapshot is None:
-                snapshot = tx.run(query("ingest/snapshot"), batch=Rows(
+                snapshot = tx.run(confirmed_then("ingest/snapshot"), batch=Rows(
                     ids=sorted(m.message_id for m in fresh), hashes=sorted(hashes),
                     identifiers=self._identifier_rows(planned))).single()
             if not snapshot["stored"] and not snapshot["suppressed"]:
@@ -266,7 +267,7 @@ class IdentityStore:
         steps, params = self._write_steps(plan, fresh, written)
         params.update(ids=sorted(m.message_id for m in fresh), hashes=sorted(self._identifier_hashes(fresh)),
                       identifiers=rows, limits=self._limits)
-        answer = tx.run(confirmed_then("ingest/confirm_owners", steps), batch=params).single()
+        answer = tx.run(confirmed_then("ingest/snapshot", steps), batch=params).single()
         metrics.KNOWN_OWNER_GROUPS.labels("written" if answer["confirmed"] else "planned_from_snapshot").inc()
         if not answer["confirmed"]:
             return answer

@@ -1,4 +1,4 @@
-// Everything the planner reads, in one round trip:
+// Everything the planner reads, in one round trip, and the check that lets a group skip it:
 // 1. which messageIds are already stored (dedup of retries) and which identifier hashes are on
 //    the suppression list (erased people), both sorted: a key a seek does not find stays
 //    locked until commit;
@@ -6,10 +6,17 @@
 //    every identifier (sorted by key, to keep lock order stable) and take its write lock by
 //    setting lastSeen, and read its live profile. Held until commit, the lock keeps any other
 //    writer from moving this identifier while we plan;
-// 3. lock those profiles (sorted ids) and read their identifier counts and, for profiles that
-//    were ever split, the profiles their identifiers were split apart from;
-// 4. for emails and phones already on a profile: the user ids each was seen with in the same
+// 3. `confirmed`: whether every identifier is where its row says it is. A row of the known-owners
+//    path (app/identity/store.py _write_on_known_owners) carries the profile it was last written
+//    to, which must still hold it, live and within every limit in `$batch.limits`; a row without
+//    `profile` (every row of the plain snapshot) must belong to no profile. When confirmed, the
+//    planner's guess stands and the steps below have nothing to read: a known-owners group's
+//    writes follow in the same statement (app/db.py confirmed_then);
+// 4. otherwise, lock the identifiers' profiles (sorted ids) and read their identifier counts and,
+//    for profiles that were ever split, the profiles their identifiers were split apart from;
+// 5. and for emails and phones already on a profile: the user ids each was seen with in the same
 //    message (the planner's shared-device rule tells a device-borne email from a claimed one).
+// A statement that runs this file ends with confirmed_then's RETURN.
 CALL () { UNWIND $batch.ids AS id MATCH (e:Event {messageId: id}) RETURN collect(e.messageId) AS stored }
 CALL () { UNWIND $batch.hashes AS h MATCH (s:Suppression {hash: h}) RETURN collect(s.hash) AS suppressed }
 CALL (stored, suppressed) {
@@ -21,9 +28,16 @@ CALL (stored, suppressed) {
       i.firstSeen = CASE WHEN row.firstSeen < i.firstSeen THEN row.firstSeen ELSE i.firstSeen END
   WITH i, row
   OPTIONAL MATCH (i)-[:BELONGS_TO]->(p:Profile)
-  RETURN collect({key: i.key, type: row.type, profile: p.id}) AS owners
+  WITH i, row, p,
+       CASE WHEN row.profile IS NULL THEN p IS NULL
+            WHEN p IS NULL THEN false
+            ELSE p.id = row.profile AND p.retiredAt IS NULL
+                 AND all(l IN $batch.limits WHERE coalesce(p[l.count], 0) <= l.limit) END AS held
+  RETURN collect({key: i.key, type: row.type, profile: p.id}) AS owners,
+         count(CASE WHEN held THEN 1 END) = size($batch.identifiers) AS confirmed
 }
-CALL (owners) {
+CALL (owners, confirmed) {
+  WITH * WHERE NOT confirmed
   UNWIND owners AS o
   WITH DISTINCT o.profile AS id WHERE id IS NOT NULL
   ORDER BY id
@@ -38,11 +52,11 @@ CALL (owners) {
                     RETURN {profile: o.id, at: b.at}
                   } ELSE [] END}) AS profiles
 }
-CALL (owners) {
+CALL (owners, confirmed) {
+  WITH * WHERE NOT confirmed
   UNWIND owners AS o
   WITH o WHERE o.profile IS NOT NULL AND o.type IN ['email', 'phone']
   MATCH (:Identifier {key: o.key})-[:SEEN_WITH]-(u:Identifier {type: 'user_id'})
   WITH o.key AS key, collect(u.key) AS users
   RETURN collect({key: key, users: users}) AS directUsers
 }
-RETURN stored, suppressed, owners, profiles, directUsers

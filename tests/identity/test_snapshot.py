@@ -86,7 +86,7 @@ def _snapshot_params(store, settings, driver, messages) -> dict:
         tx.rollback()
     # The first statement that locks: the snapshot, or the known-owners statement (new people here).
     return next(p["batch"] for q, p in recording.runs
-                if q == query("ingest/snapshot") or q.startswith(query("ingest/confirm_owners")))
+                if q.startswith(query("ingest/snapshot")))
 
 
 @pytest.mark.parametrize("known_owners", [DEFAULT_CAPACITY, 0], ids=["known-owners", "snapshot"])
