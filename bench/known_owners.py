@@ -112,9 +112,9 @@ def main() -> None:
     summary = {m: {f"{k}_median": statistics.median(r[k] for r in rs) for k in keys} for m, rs in runs.items()}
     print(f"medians of {args.rounds} rounds, groups of {GROUP} calls:")
     for m, s in summary.items():
-        print(f"  {m:<36} group p50 {s['group_p50_ms_median']} ms  p99 {s['group_p99_ms_median']} ms  "
-              f"per group: Neo4j {s['neo4j_cpu_us_per_group_median']:,} us  bench {s['bench_cpu_us_per_group_median']:,} us  "
-              f"wall {s['wall_us_per_group_median']:,} us")
+        print(f"  {m:<36} group p50 {s['group_p50_ms_median']:.2f} ms  p99 {s['group_p99_ms_median']:.2f} ms  "
+              f"per group: Neo4j {s['neo4j_cpu_us_per_group_median']:,.0f} us  "
+              f"bench {s['bench_cpu_us_per_group_median']:,.0f} us  wall {s['wall_us_per_group_median']:,.0f} us")
     write_results("known_owners", {
         "people": 20_000, "group": GROUP, "groups_per_round": args.groups,
         "warm_up": {"seconds": warm["seconds"], "settled": warm["settled"]},
