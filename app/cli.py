@@ -204,13 +204,13 @@ class Importer:
 
     def _validate(self, chunk: list[tuple[int, Any]]) -> list[PreparedMessage]:
         try:
-            return self.service.batch({"batch": [raw for _, raw in chunk]}, self.source)
+            return self.service.batch({"batch": [raw for _, raw in chunk]}, self.source, replay=True)
         except (MessageErrors, FieldError):
             pass  # a bad line: validate one by one, so its neighbours still go in
         out: list[PreparedMessage] = []
         for line_no, raw in chunk:
             try:
-                out.extend(self.service.batch({"batch": [raw]}, self.source))
+                out.extend(self.service.batch({"batch": [raw]}, self.source, replay=True))
             except MessageErrors as exc:
                 self.summary.reject(line_no, _reason(exc.errors))
             except FieldError as exc:

@@ -75,6 +75,18 @@ def test_import_counts_accepted_rejected_and_duplicates(cdp_env, jsonl):
     assert count(cdp_env, "MATCH (e:Event) RETURN count(e)") == 4
 
 
+def test_a_rerun_skips_lines_without_message_id_or_timestamp(cdp_env, tmp_path):
+    # A file's lines are records, not arrivals: their ids come from their content alone (the API
+    # counts each arrival of an untimed message without an id as an event of its own).
+    path = tmp_path / "untimed.jsonl"
+    path.write_text(_line(type="track", userId="u-untimed", event="Clicked") + "\n"
+                    + _line(type="track", userId="u-untimed", event="Viewed") + "\n")
+    first = json.loads(cdp("import", str(path), "--json").stdout)
+    again = json.loads(cdp("import", str(path), "--json", "--batch-size", "1").stdout)
+    assert (first["accepted"], again["accepted"], again["duplicates"]) == (2, 0, 2)
+    assert count(cdp_env, "MATCH (e:Event {userId: 'u-untimed'}) RETURN count(e)") == 2
+
+
 def test_import_prints_a_readable_summary(cdp_env, jsonl):
     result = cdp("import", str(jsonl), "--source", "mobile")
     assert result.exit_code == 0, result.output

@@ -101,11 +101,15 @@ def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def _generated_message_id(raw: dict, msg_type: str, source: str) -> str:
-    """Deterministic id for a message sent without one, so its retries (from the same source) still dedup,
-    whether the type came from the path or the body."""
+def _generated_message_id(raw: dict, msg_type: str, source: str, arrival: list | None) -> str:
+    """The id of a message sent without one: its content's, so its retries (from the same source)
+    dedup, whether the type came from the path or the body. `arrival` (when it came, and where in
+    its request) is part of it for a message that does not say when it happened: that message
+    happened when it arrived, so two identical clicks sent a second apart are two events (Segment
+    gives such a message a fresh id), where a timestamped message sent twice is one event."""
     body = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")} | {"type": msg_type}
-    digest = hashlib.sha256(orjson.dumps([source, body], option=orjson.OPT_SORT_KEYS)).hexdigest()
+    key = [source, body] if arrival is None else [source, body, arrival]  # the former ids stay as they were
+    digest = hashlib.sha256(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return "gen-" + digest[:32]
 
 
@@ -120,7 +124,10 @@ def prepare(
     batch_context: dict | None,
     batch_integrations: dict | None,
     rules: IdentityRules,
+    replay: bool = False,
 ) -> PreparedMessage:
+    """`replay`: the messages are stored records sent again (`cdp import`), not arrivals, so a message
+    without messageId or timestamp keeps an id from its content alone and a rerun skips it."""
     context = {**(batch_context or {}), **(msg.context or {})} if batch_context else msg.context
     integrations = ({**(batch_integrations or {}), **(msg.integrations or {})}
                     if batch_integrations else msg.integrations)
@@ -149,7 +156,8 @@ def prepare(
         raise MessageErrors([FieldError(field_path(path, f), "userId/anonymousId value is blocked or empty")
                              for f in fields])
 
-    message_id = msg.messageId or _generated_message_id(raw, msg.type, source)
+    arrival = None if original is not None or replay else [received_at.isoformat(), path]
+    message_id = msg.messageId or _generated_message_id(raw, msg.type, source, arrival)
     timestamp = timestamps.iso(ts.timestamp)
     event: dict[str, Any] = {
         "messageId": message_id,

@@ -63,7 +63,8 @@ class IngestService:
         return [prepare(msg, body, "", source=source, received_at=now, batch_sent_at=None,
                         batch_context=None, batch_integrations=None, rules=self.rules)]
 
-    def batch(self, body: Any, source: str) -> list[PreparedMessage]:
+    def batch(self, body: Any, source: str, replay: bool = False) -> list[PreparedMessage]:
+        """`replay`: stored records sent again, as `cdp import` sends a file's lines (see `prepare`)."""
         if not isinstance(body, dict):
             raise FieldError("body", "must be a JSON object with a batch array")
         items = body.get("batch")
@@ -91,7 +92,8 @@ class IngestService:
             try:
                 msg = validate_message(raw, path, None, self.settings.max_message_bytes)
                 out.append(prepare(msg, raw, path, source=source, received_at=now, batch_sent_at=sent_at,
-                                   batch_context=ctx, batch_integrations=integ, rules=self.rules))
+                                   batch_context=ctx, batch_integrations=integ, rules=self.rules,
+                                   replay=replay))
             except MessageErrors as exc:
                 errors.extend(exc.errors)
             if len(errors) >= 50:

@@ -118,6 +118,19 @@ def test_a_different_message_without_id_is_a_different_event(client, driver, cha
     assert len({e["messageId"] for e in events}) == 2
 
 
+def test_identical_messages_without_id_or_timestamp_are_each_an_event(client, driver):
+    # Nothing says when such a message happened but its arrival: two identical clicks sent a moment
+    # apart are two clicks (Segment gives each a fresh id), in a batch as well as one by one.
+    click = {"userId": new_id("clicker"), "event": "Clicked"}
+    for _ in range(3):
+        assert client.post("/v1/track", json=click, headers=basic()).status_code == 200
+    assert client.post("/v1/batch", json={"batch": [{**click, "type": "track"}] * 2},
+                       headers=basic()).status_code == 200
+    events = events_of(driver, click["userId"])
+    assert len(events) == 5 and len({e["messageId"] for e in events}) == 5
+    assert all(e["messageId"].startswith("gen-") for e in events)
+
+
 def test_the_same_content_from_another_source_is_another_event(client, driver):
     msg = _without_id()
     assert client.post("/v1/track", json=msg, headers=basic("dev-web-key")).status_code == 200
