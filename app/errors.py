@@ -59,7 +59,13 @@ def install(app: FastAPI) -> None:
     async def _messages(_: Request, exc: MessageErrors):
         status = max(e.status for e in exc.errors)
         metrics.REJECTED.labels(str(status)).inc()
-        return JSONBody(error_body(exc.errors, status), status_code=status)
+        metrics.MESSAGES_REFUSED.inc(exc.refused)
+        body = error_body(exc.errors, status)
+        if exc.accepted is not None:  # a batch: its valid messages were stored
+            body |= {"accepted": exc.accepted, "refused": exc.refused,
+                     "message": f"{exc.refused} message{'s' if exc.refused != 1 else ''} refused, "
+                                f"{exc.accepted} accepted; first: {body['message']}"}
+        return JSONBody(body, status_code=status)
 
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_: Request, exc: Unauthorized):

@@ -33,7 +33,8 @@ INGEST_PATHS: dict[str, str | None] = {
 
 
 async def accept(request: Request, msg_type: str | None) -> None:
-    """Returns once the request's messages are durable; raises the domain errors errors.py answers.
+    """Returns once the request's messages are durable; raises the domain errors errors.py answers
+    (for a batch with invalid messages, once its valid ones are durable).
     A key in the Basic header is checked before the body is read; without one the body must be
     read to find its writeKey. The rate limit comes after auth (an unknown key is a 401, not a
     bucket) and before validation's work."""
@@ -48,11 +49,18 @@ async def accept(request: Request, msg_type: str | None) -> None:
     source = source or svc.ingest.source(authorization, body)
     if svc.rate_limit:
         await svc.rate_limit.check(authorization, body)
+    refused = None
     if msg_type == BATCH:
-        prepared = svc.ingest.batch(body, source)
+        prepared, refused = svc.ingest.batch_parts(body, source)
     else:
         prepared = svc.ingest.single(body, msg_type, source)
-    await svc.writer.submit(prepared)
+    if prepared:
+        await svc.writer.submit(prepared)
+    if refused is not None:
+        # A batch stores its valid messages and names the others: the SDKs drop a batch answered
+        # 400, so refusing it whole would lose every good message beside a bad one.
+        refused.accepted = len(prepared)
+        raise refused
 
 
 def _body_doc(model) -> dict:

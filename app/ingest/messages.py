@@ -154,9 +154,15 @@ class FieldError(Exception):
 
 
 class MessageErrors(Exception):
-    def __init__(self, errors: list[FieldError]):
+    """Messages refused, each with its field path and reason. `refused` counts them all (`errors`
+    may list only the first ones); `accepted`, when set, is how many others of the same batch were
+    stored (or found already stored) before the answer."""
+
+    def __init__(self, errors: list[FieldError], refused: int | None = None):
         super().__init__("; ".join(str(e) for e in errors))
         self.errors = errors
+        self.refused = len(errors) if refused is None else refused
+        self.accepted: int | None = None
 
 
 def field_path(prefix: str, *loc: str | int) -> str:

@@ -15,6 +15,7 @@ from app.ingest.prepare import PreparedMessage, prepare
 from app.settings import Settings
 
 _datetime = TypeAdapter(UtcDatetime)
+MAX_REPORTED_ERRORS = 50  # an answer names at most this many; it counts every refused message
 
 
 def decode_body(body: bytes, content_encoding: str | None, limit: int) -> Any:
@@ -64,7 +65,18 @@ class IngestService:
                         batch_context=None, batch_integrations=None, rules=self.rules)]
 
     def batch(self, body: Any, source: str, replay: bool = False) -> list[PreparedMessage]:
-        """`replay`: stored records sent again, as `cdp import` sends a file's lines (see `prepare`)."""
+        """Every message of the batch, or MessageErrors naming the invalid ones. `replay`: stored
+        records sent again, as `cdp import` sends a file's lines (see `prepare`)."""
+        valid, refused = self.batch_parts(body, source, replay)
+        if refused is not None:
+            raise refused
+        return valid
+
+    def batch_parts(self, body: Any, source: str, replay: bool = False) -> tuple[list[PreparedMessage],
+                                                                                   MessageErrors | None]:
+        """The batch's valid messages, and MessageErrors naming its invalid ones (None if there are
+        none). A body that is not a batch at all (no array, too many messages, a bad batch-level
+        field) raises instead."""
         if not isinstance(body, dict):
             raise FieldError("body", "must be a JSON object with a batch array")
         items = body.get("batch")
@@ -87,6 +99,7 @@ class IngestService:
         now = datetime.now(timezone.utc)
         out: list[PreparedMessage] = []
         errors: list[FieldError] = []
+        refused = 0
         for n, raw in enumerate(items):
             path = f"batch[{n}]"
             try:
@@ -95,13 +108,12 @@ class IngestService:
                                    batch_context=ctx, batch_integrations=integ, rules=self.rules,
                                    replay=replay))
             except MessageErrors as exc:
-                errors.extend(exc.errors)
-            if len(errors) >= 50:
-                break
-        if errors:
-            # 413 only matters for a lone oversize item; any other problem is a 400.
-            for e in errors:
-                if e.status == 413:
-                    e.status = 400
-            raise MessageErrors(errors)
-        return out
+                refused += 1
+                errors.extend(exc.errors[:MAX_REPORTED_ERRORS - len(errors)])
+        if not errors:
+            return out, None
+        # 413 only matters for a lone oversize item; any other problem is a 400.
+        for e in errors:
+            if e.status == 413:
+                e.status = 400
+        return out, MessageErrors(errors, refused)

@@ -1,4 +1,5 @@
-"""Bad input gets a clear 4xx whose JSON names the field path and the reason, and stores nothing."""
+"""Bad input gets a clear 4xx whose JSON names the field path and the reason, and stores nothing of
+itself; a batch stores its valid messages and names the invalid ones."""
 from __future__ import annotations
 
 import gzip
@@ -164,6 +165,18 @@ def test_every_bad_item_of_a_batch_is_reported(client):
     r = client.post("/v1/batch", json={"batch": items}, headers=basic())
     body = assert_rejected(r, 400, "batch[1].event")
     assert [e["field"] for e in body["errors"]] == ["batch[1].event", "batch[3].properties", "batch[4].type"]
+    assert (body["accepted"], body["refused"]) == (2, 3)
+    assert body["message"].startswith("3 messages refused, 2 accepted; first: batch[1].event: ")
+
+
+def test_a_batch_names_at_most_50_bad_items_and_counts_them_all(client, driver):
+    good = [{**message("track"), "type": "track"} for _ in range(3)]
+    bad = [{"type": "track", "messageId": new_id("msg"), "userId": new_id("user")} for _ in range(60)]
+    r = client.post("/v1/batch", json={"batch": [*bad, *good]}, headers=basic())
+    body = assert_rejected(r, 400, "batch[0].event")
+    assert len(body["errors"]) == 50 and (body["accepted"], body["refused"]) == (3, 60)
+    assert stored(driver, *(m["messageId"] for m in good)) == 3
+    assert stored(driver, *(m["messageId"] for m in bad)) == 0
 
 
 @pytest.mark.parametrize("type_", ["purchase", "", "TRACK", None, ["track"], {"t": 1}, 3])
@@ -271,7 +284,7 @@ def test_a_batch_item_over_32kb_is_400_naming_it(client, driver, path):
     r = client.post(path, json={"batch": items}, headers=basic())
     body = assert_rejected(r, 400, "batch[1]")
     assert "32768" in body["error"]
-    assert stored(driver, *(i["messageId"] for i in items)) == 0
+    assert stored(driver, items[1]["messageId"]) == 0 and stored(driver, items[0]["messageId"]) == 1
 
 
 @pytest.mark.parametrize("gzipped", [False, True])
@@ -308,9 +321,27 @@ def test_2500_messages_are_accepted(client, driver):
     assert stored(driver, *(i["messageId"] for i in items)) == 2500
 
 
-# --- a rejected batch is all-or-nothing ------------------------------------------------------------
+# --- a batch with invalid messages stores the valid ones ----------------------------------------
 
-def test_a_rejected_batch_stores_nothing_and_leaves_earlier_data_alone(client, driver):
+def test_a_batch_stores_its_valid_messages_and_names_the_invalid_one(client, driver):
+    # The SDKs drop a batch answered 400: refused whole, the good messages beside a bad one were lost.
+    anon, user = new_id("anon"), new_id("user")
+    good = [{**message("track", userId=user), "type": "track"},
+            {**message("identify", userId=user, anonymousId=anon), "type": "identify"}]
+    bad = {**message("track", userId="undefined"), "type": "track"}
+    r = client.post("/v1/batch", json={"batch": [good[0], bad, good[1]]}, headers=basic())
+
+    body = assert_rejected(r, 400, "batch[1].userId")
+    assert (body["accepted"], body["refused"]) == (2, 1)
+    assert stored(driver, *(m["messageId"] for m in good)) == 2 and stored(driver, bad["messageId"]) == 0
+    assert read_event(client, good[0]["messageId"])["profileId"] == read_event(client, good[1]["messageId"])["profileId"]
+    # Sent again (a client that retries a 400), the stored messages are found already stored.
+    again = client.post("/v1/batch", json={"batch": [good[0], bad, good[1]]}, headers=basic())
+    assert assert_rejected(again, 400, "batch[1].userId")["accepted"] == 2
+    assert count(driver, "MATCH (e:Event {userId: $u}) RETURN count(e)", u=user) == 2
+
+
+def test_a_batch_of_only_invalid_messages_stores_nothing_and_leaves_earlier_data_alone(client, driver):
     anon, user = new_id("anon"), new_id("user")
     before = message("identify", userId=user, anonymousId=anon, traits={"email": f"{user}@mail.io"})
     assert client.post("/v1/identify", json=before, headers=basic()).status_code == 200
@@ -318,14 +349,14 @@ def test_a_rejected_batch_stores_nothing_and_leaves_earlier_data_alone(client, d
     profiles_before = partition(driver)
     stored_before = read_event(client, before["messageId"])
 
-    good = [{**message("track", userId=user), "type": "track"},
-            {**message("identify", userId=new_id("user"), anonymousId=anon), "type": "identify"},  # joins
-            {**message("alias", userId=new_id("user"), previousId=anon), "type": "alias"}]
-    bad = {**message("track", userId="undefined"), "type": "track"}
-    r = client.post("/v1/batch", json={"batch": [*good, bad]}, headers=basic())
+    bad = [{**message("track", userId="undefined"), "type": "track"},
+           {**message("identify", anonymousId=anon), "type": "identify", "traits": [1]},
+           {**message("alias", userId=new_id("user")), "type": "alias", "previousId": ""}]
+    r = client.post("/v1/batch", json={"batch": bad}, headers=basic())
 
-    assert_rejected(r, 400, "batch[3].userId")
-    assert stored(driver, *(m["messageId"] for m in [*good, bad])) == 0
+    body = assert_rejected(r, 400, "batch[0].userId")
+    assert (body["accepted"], body["refused"]) == (0, 3)
+    assert stored(driver, *(m["messageId"] for m in bad)) == 0
     assert count(driver, "MATCH (e:Event) RETURN count(e)") == events_before
     assert partition(driver) == profiles_before
     assert read_event(client, before["messageId"]) == stored_before
@@ -333,8 +364,8 @@ def test_a_rejected_batch_stores_nothing_and_leaves_earlier_data_alone(client, d
 
 def test_a_rejected_request_leaves_no_identifier_behind(client, driver):
     user = new_id("user")
-    bad_batch = {"batch": [{**message("identify", userId=user, traits={"email": f"{user}@mail.io"}),
-                            "type": "identify"}, {"type": "track", "userId": user}]}
-    assert_rejected(client.post("/v1/batch", json=bad_batch, headers=basic()), 400, "batch[1].event")
+    bad = {"type": "track", "userId": user, "context": {"traits": {"email": f"{user}@mail.io"}}}
+    assert_rejected(client.post("/v1/track", json=bad, headers=basic()), 400, "event")
+    assert_rejected(client.post("/v1/batch", json={"batch": [bad]}, headers=basic()), 400, "batch[0].event")
     assert count(driver, "MATCH (i:Identifier) WHERE i.key IN $keys RETURN count(i)",
                  keys=[f"user_id:{user}", f"email:{user}@mail.io"]) == 0

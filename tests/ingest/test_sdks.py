@@ -162,3 +162,21 @@ def test_a_retried_sdk_message_is_stored_once(live_server, driver, name):
     assert errors.seen == []
     records, _, _ = driver.execute_query("MATCH (e:Event {messageId: $m}) RETURN count(e) AS n", m=message_id)
     assert records[0]["n"] == 1
+
+
+@pytest.mark.parametrize("name", SDKS)
+def test_a_bad_message_in_an_sdk_batch_does_not_lose_the_good_ones(live_server, driver, name):
+    """The SDKs drop a batch answered 400 without retrying it: the batch's valid messages are
+    stored before that answer, and the bad one reaches on_error with its field path."""
+    errors = Errors()
+    sdk = SDKS[name](live_server.url, "dev-web-key", errors)
+    user = new_id("user")
+    try:
+        good = [sdk.track(user_id=user, event="Order Completed", properties={"n": n})[1] for n in range(5)]
+        sdk.track(user_id="null", event="Order Completed")  # a blocked value, its only identifier
+        sdk.flush()
+    finally:
+        sdk.shutdown()
+    assert len(errors.seen) == 1 and "userId" in str(errors.seen[0][0])
+    records, _, _ = driver.execute_query("MATCH (e:Event {userId: $u}) RETURN collect(e.messageId) AS ids", u=user)
+    assert sorted(records[0]["ids"]) == sorted(m["messageId"] for m in good)
