@@ -4,7 +4,10 @@ A device's clock may be wrong, but the difference between when it says the event
 (originalTimestamp) and when it says it sent it (sentAt) is right. So:
     timestamp = receivedAt - (sentAt - originalTimestamp)
 Without sentAt there is nothing to correct against and the client's timestamp stands; without
-any client timestamp the event happened when it was received.
+any client timestamp the event happened when it was received. An event cannot have happened after
+it was received: a later time (a clock ahead with no sentAt to correct it, or a message dated after
+its own sentAt) becomes receivedAt, while originalTimestamp keeps what the client said. Left in
+the future, it would set lastSeen ahead and keep the event in every "within the last N days".
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ def correct(original: datetime | None, sent_at: datetime | None, received_at: da
         ts = original
     else:
         ts = received_at - (sent_at - original)
-    return Timestamps(ts, original, sent_at, received_at)
+    return Timestamps(min(ts, received_at), original, sent_at, received_at)
 
 
 def iso(dt: datetime | None) -> str | None:

@@ -235,6 +235,21 @@ def test_without_sent_at_the_timestamp_is_kept_as_sent(client, driver, path):
     _assert_received_within(t["receivedAt"], window)
 
 
+@pytest.mark.parametrize("fields", [{"timestamp": "2099-01-01T00:00:00Z"},
+                                    {"timestamp": "2024-03-01T10:00:05Z", "sentAt": "2024-03-01T10:00:00Z"}],
+                         ids=["a-future-timestamp", "dated-after-its-sentAt"])
+def test_an_event_never_happened_after_it_was_received(client, driver, fields):
+    msg = message("track", **fields)
+    window = _send(client, "/v1/track", msg)
+    t = _times(client, driver, msg["messageId"], msg["userId"])
+    _assert_received_within(t["receivedAt"], window)
+    assert t["timestamp"] == t["receivedAt"]
+    assert t["originalTimestamp"] == parse_time(fields["timestamp"])  # what the client said, kept
+    [seen] = driver.execute_query("MATCH (i:Identifier {key: $k}) RETURN i.lastSeen AS s",
+                                  k=f"user_id:{msg['userId']}").records
+    assert seen["s"] <= int(window[1].timestamp() * 1000)
+
+
 @pytest.mark.parametrize("sent_at", [None, "2024-03-01T10:00:00Z"])
 def test_without_a_timestamp_the_event_happened_when_received(client, driver, sent_at):
     msg = message("track", **({"sentAt": sent_at} if sent_at else {}))
