@@ -59,7 +59,6 @@ def install(app: FastAPI) -> None:
     async def _messages(_: Request, exc: MessageErrors):
         status = max(e.status for e in exc.errors)
         metrics.REJECTED.labels(str(status)).inc()
-        metrics.MESSAGES_REFUSED.inc(exc.refused)
         body = error_body(exc.errors, status)
         if exc.accepted is not None:  # a batch: its valid messages were stored
             body |= {"accepted": exc.accepted, "refused": exc.refused,

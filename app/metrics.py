@@ -5,7 +5,7 @@ INGESTED = Counter("cdp_ingest_messages_total", "Messages stored", ["source", "t
 DUPLICATES = Counter("cdp_ingest_duplicates_total", "Messages dropped as messageId duplicates")
 REJECTED = Counter("cdp_ingest_rejected_total", "Requests rejected at the edge", ["status"])
 MESSAGES_REFUSED = Counter("cdp_ingest_messages_refused_total",
-                           "Invalid messages refused (a batch stores its valid ones beside them)")
+                           "Invalid ingest messages refused (a batch stores its valid ones beside them)")
 MERGES = Counter("cdp_identity_merges_total", "Profiles merged into another")
 REFUSALS = Counter("cdp_identity_refusals_total", "Joins refused by identity rules")
 NEW_PROFILES = Counter("cdp_identity_profiles_created_total", "Profiles created")

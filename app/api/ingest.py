@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
+from app import metrics
 from app.api.body import read_capped
 from app.api.deps import services
-from app.ingest.messages import (AliasMessage, BatchRequest, GroupMessage, IdentifyMessage,
+from app.ingest.messages import (AliasMessage, BatchRequest, GroupMessage, IdentifyMessage, MessageErrors,
                                  PageMessage, ScreenMessage, TrackMessage)
 from app.ingest.service import decode_body
 from app.responses import JSONBody
@@ -53,12 +54,17 @@ async def accept(request: Request, msg_type: str | None) -> None:
     if msg_type == BATCH:
         prepared, refused = svc.ingest.batch_parts(body, source)
     else:
-        prepared = svc.ingest.single(body, msg_type, source)
+        try:
+            prepared = svc.ingest.single(body, msg_type, source)
+        except MessageErrors:
+            metrics.MESSAGES_REFUSED.inc()
+            raise
     if prepared:
         await svc.writer.submit(prepared)
     if refused is not None:
         # A batch stores its valid messages and names the others: the SDKs drop a batch answered
         # 400, so refusing it whole would lose every good message beside a bad one.
+        metrics.MESSAGES_REFUSED.inc(refused.refused)
         refused.accepted = len(prepared)
         raise refused
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,15 +102,15 @@ def _json(value: Any) -> str | None:
     return None if value is None else orjson.dumps(value).decode()
 
 
-def _generated_message_id(raw: dict, msg_type: str, source: str, arrival: list | None) -> str:
-    """The id of a message sent without one: its content's, so its retries (from the same source)
-    dedup, whether the type came from the path or the body. `arrival` (when it came, and where in
-    its request) is part of it for a message that does not say when it happened: that message
-    happened when it arrived, so two identical clicks sent a second apart are two events (Segment
-    gives such a message a fresh id), where a timestamped message sent twice is one event."""
+def _generated_message_id(raw: dict, msg_type: str, source: str, timed: bool) -> str:
+    """The id of a message sent without one. A message that says when it happened (`timed`) gets
+    its content's, so its retries (from the same source) dedup, whether the type came from the path
+    or the body. One that does not happened when it arrived, so each arrival is an event of its own
+    and gets a fresh id, as Segment gives it: two identical clicks sent a second apart are two."""
+    if not timed:
+        return "gen-" + uuid.uuid4().hex
     body = {k: v for k, v in raw.items() if k not in ("sentAt", "writeKey")} | {"type": msg_type}
-    key = [source, body] if arrival is None else [source, body, arrival]  # the former ids stay as they were
-    digest = hashlib.sha256(orjson.dumps(key, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    digest = hashlib.sha256(orjson.dumps([source, body], option=orjson.OPT_SORT_KEYS)).hexdigest()
     return "gen-" + digest[:32]
 
 
@@ -127,7 +128,8 @@ def prepare(
     replay: bool = False,
 ) -> PreparedMessage:
     """`replay`: the messages are stored records sent again (`cdp import`), not arrivals, so a message
-    without messageId or timestamp keeps an id from its content alone and a rerun skips it."""
+    without messageId or timestamp gets an id from its content as a timed one does, and a rerun
+    skips it."""
     context = {**(batch_context or {}), **(msg.context or {})} if batch_context else msg.context
     integrations = ({**(batch_integrations or {}), **(msg.integrations or {})}
                     if batch_integrations else msg.integrations)
@@ -156,8 +158,7 @@ def prepare(
         raise MessageErrors([FieldError(field_path(path, f), "userId/anonymousId value is blocked or empty")
                              for f in fields])
 
-    arrival = None if original is not None or replay else [received_at.isoformat(), path]
-    message_id = msg.messageId or _generated_message_id(raw, msg.type, source, arrival)
+    message_id = msg.messageId or _generated_message_id(raw, msg.type, source, original is not None or replay)
     timestamp = timestamps.iso(ts.timestamp)
     event: dict[str, Any] = {
         "messageId": message_id,

@@ -197,8 +197,10 @@
     if (q.length) schedule(0); // what came in meanwhile, or what a refusal left to send again
   }
 
-  // A 4xx will not change on retry. The API refuses a batch whole and names the bad items
-  // (batch[3].userId): drop those and send the rest again; drop everything if it names none.
+  // A 4xx will not change on retry. The API stores a batch's valid messages and names the bad
+  // ones (batch[3].userId), counting both (`accepted`): then the whole batch is done. An answer
+  // without `accepted` (an API that refuses a batch whole) has the named ones dropped and the rest
+  // sent again; one that names none has everything dropped.
   function refused(status, err, batch) {
     if (!err || typeof err !== 'object') err = null;
     const bad = new Set();
@@ -206,9 +208,11 @@
       const m = /^batch\[(\d+)\]/.exec((e && e.field) || '');
       if (m) bad.add(+m[1]);
     }
-    const gone = bad.size ? batch.filter((_, i) => bad.has(i)) : batch;
+    const done = err && typeof err.accepted === 'number';
+    const gone = bad.size && !done ? batch.filter((_, i) => bad.has(i)) : batch;
     drop(gone);
-    warn('refused', `cdp.js: the API refused ${gone.length} message(s) with ${status}` +
+    const count = done && typeof err.refused === 'number' ? err.refused : gone.length;
+    warn('refused', `cdp.js: the API refused ${count} message(s) with ${status}` +
       (err ? `: ${err.field || ''} ${err.error || ''}` : ''));
   }
 

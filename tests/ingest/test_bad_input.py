@@ -369,3 +369,18 @@ def test_a_rejected_request_leaves_no_identifier_behind(client, driver):
     assert_rejected(client.post("/v1/batch", json={"batch": [bad]}, headers=basic()), 400, "batch[0].event")
     assert count(driver, "MATCH (i:Identifier) WHERE i.key IN $keys RETURN count(i)",
                  keys=[f"user_id:{user}", f"email:{user}@mail.io"]) == 0
+
+
+def _refused_total(client) -> float:
+    line = next(ln for ln in client.get("/metrics").text.splitlines()
+                if ln.startswith("cdp_ingest_messages_refused_total "))
+    return float(line.split()[1])
+
+
+def test_refused_messages_are_counted_once_each(client):
+    before = _refused_total(client)
+    bad = {"type": "track", "userId": new_id("user"), "properties": [1], "timestamp": "yesterday"}  # two bad fields
+    assert_rejected(client.post("/v1/track", json=bad, headers=basic()), 400, "timestamp")
+    items = [{**message("track"), "type": "track"}, bad, {**bad, "event": "E"}]
+    assert_rejected(client.post("/v1/batch", json={"batch": items}, headers=basic()), 400, "batch[1].timestamp")
+    assert _refused_total(client) - before == 3  # one single call, two of the batch's messages
