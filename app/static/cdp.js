@@ -194,24 +194,16 @@
     } else {
       return retry(res);
     }
-    if (q.length) schedule(0); // what came in meanwhile, or what a refusal left to send again
+    if (q.length) schedule(0); // what came in meanwhile
   }
 
-  // A 4xx will not change on retry. The API stores a batch's valid messages and names the bad
-  // ones (batch[3].userId), counting both (`accepted`): then the whole batch is done. An answer
-  // without `accepted` (an API that refuses a batch whole) has the named ones dropped and the rest
-  // sent again; one that names none has everything dropped.
+  // A 4xx will not change on retry, and it leaves nothing of the batch to send: the API stored
+  // its valid messages and names the bad ones (batch[3].userId), counting them (`refused`), or it
+  // refused the request as a whole (a key, a size).
   function refused(status, err, batch) {
     if (!err || typeof err !== 'object') err = null;
-    const bad = new Set();
-    for (const e of err && Array.isArray(err.errors) ? err.errors : []) {
-      const m = /^batch\[(\d+)\]/.exec((e && e.field) || '');
-      if (m) bad.add(+m[1]);
-    }
-    const done = err && typeof err.accepted === 'number';
-    const gone = bad.size && !done ? batch.filter((_, i) => bad.has(i)) : batch;
-    drop(gone);
-    const count = done && typeof err.refused === 'number' ? err.refused : gone.length;
+    drop(batch);
+    const count = err && typeof err.refused === 'number' ? err.refused : batch.length;
     warn('refused', `cdp.js: the API refused ${count} message(s) with ${status}` +
       (err ? `: ${err.field || ''} ${err.error || ''}` : ''));
   }
