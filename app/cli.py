@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
@@ -23,7 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from app import db
+from app import db, export
 from app.auth import Keyring
 from app.errors import NotFound
 from app.identity.rules import IdentityRules
@@ -41,8 +41,10 @@ app = typer.Typer(help="Graph CDP command line.", no_args_is_help=True, add_comp
 profile_app = typer.Typer(help="Read one profile (REF: a profile id, or type:value such as "
                                "email:ann@example.org).", no_args_is_help=True)
 report_app = typer.Typer(help="Reports over all profiles.", no_args_is_help=True)
+export_app = typer.Typer(help="Write events or profiles to a JSON-lines file.", no_args_is_help=True)
 app.add_typer(profile_app, name="profile")
 app.add_typer(report_app, name="report")
+app.add_typer(export_app, name="export")
 
 err = Console(stderr=True)
 SHOWN_LINES = 5  # line numbers listed per rejection reason
@@ -265,7 +267,8 @@ def _print_summary(path: Path, source: str, s: ImportSummary) -> None:
 @app.command("import")
 def import_file(path: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
                                             help="Segment messages, one JSON object per line"),
-                source: str = typer.Option("web", help="source name recorded on the events"),
+                source: str = typer.Option("web", help="source name recorded on events whose line names none "
+                                                       "(an event export's lines name theirs)"),
                 batch_size: int = typer.Option(500, min=1, help="messages per write transaction"),
                 as_json: bool = typer.Option(False, "--json", help="print the summary as JSON")) -> None:
     """Import a JSONL file of Segment messages; bad lines are rejected with a reason, the rest stored."""
@@ -312,3 +315,72 @@ def index_traits(chunk: int = typer.Option(trait_index.DEFAULT_CHUNK, min=1, hel
             indexed = trait_index.index_pending(driver, settings.neo4j_database, chunk,
                                                 progress=lambda done: progress.update(task, completed=done))
     typer.echo(f"indexed {indexed:,} identify events for trait search")
+
+
+# --- cdp export ... ---
+
+def _write_export(out: Path | None, label: str, total: int, pages: Iterator[list[dict]]) -> int:
+    """Pages to JSON lines, in `out` (written whole or not at all: a partial file is never left
+    under its name) or on stdout; progress on stderr. Returns the number of lines written."""
+    columns = (TextColumn(f"exporting {label}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    part = None if out is None else out.with_name(out.name + ".part")
+    written = 0
+    try:
+        with (part.open("wb") if part else _stdout()) as f, Progress(*columns, console=err) as progress:
+            task = progress.add_task(label, total=total)
+            for page in pages:
+                f.write(b"".join(orjson.dumps(item) + b"\n" for item in page))
+                written += len(page)
+                progress.update(task, completed=written, total=max(total, written))
+    except BaseException:
+        if part is not None:
+            part.unlink(missing_ok=True)
+        raise
+    if part is not None:
+        part.replace(out)
+    return written
+
+
+@contextmanager
+def _stdout() -> Iterator[Any]:
+    yield typer.get_binary_stream("stdout")
+
+
+_Out = Annotated[Path | None, typer.Option("--out", "-o", dir_okay=False, help="file to write (default: stdout)")]
+
+
+@export_app.command("events")
+def export_events(out: _Out = None,
+                  since: str | None = typer.Option(None, help="events at or after this time (ISO 8601, UTC "
+                                                              "if no offset)"),
+                  until: str | None = typer.Option(None, help="events before this time"),
+                  source: str | None = typer.Option(None, help="only this source's events"),
+                  types: Annotated[list[str] | None, typer.Option("--type", help="only these types (repeat)")] = None,
+                  page_size: int = typer.Option(export.EVENTS_MAX_LIMIT, min=1, max=export.EVENTS_MAX_LIMIT,
+                                                help="events per read transaction")) -> None:
+    """Every stored event, oldest first, as JSON lines (the event with its current profileId);
+    `cdp import` reads the file back."""
+    with _connection() as (settings, driver):
+        database = settings.neo4j_database
+        q = export.event_export(limit=page_size, types=types, source=source, since=since, until=until)
+        total = export.count_events(driver, database, q)
+        pages = export.all_pages(lambda page_q: export.events_page(driver, database, page_q), q, "events")
+        written = _write_export(out, "events", total, pages)
+    err.print(f"exported {written:,} events" + (f" to {out}" if out else ""), highlight=False)
+
+
+@export_app.command("profiles")
+def export_profiles(out: _Out = None,
+                    seen_since: str | None = typer.Option(None, help="only profiles with an event at or after "
+                                                                     "this time (ISO 8601)"),
+                    page_size: int = typer.Option(export.PROFILES_DEFAULT_LIMIT, min=1,
+                                                  max=export.PROFILES_MAX_LIMIT,
+                                                  help="profiles per read transaction")) -> None:
+    """Every live profile's document, by id, as JSON lines (as GET /v1/profiles/{id} answers)."""
+    with _connection() as (settings, driver):
+        database = settings.neo4j_database
+        q = export.profile_export(limit=page_size, seen_since=seen_since)
+        total = export.count_profiles(driver, database, q)
+        pages = export.all_pages(lambda page_q: export.profiles_page(driver, database, page_q), q, "profiles")
+        written = _write_export(out, "profiles", total, pages)
+    err.print(f"exported {written:,} profiles" + (f" to {out}" if out else ""), highlight=False)

@@ -15,6 +15,7 @@ from app.api import (
     console,
     destinations,
     events,
+    export,
     health,
     ingest,
     profile_admin,
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(ingest.router)
     app.include_router(events.router)
+    app.include_router(export.router)
     app.include_router(profiles.router)
     app.include_router(profile_graph.router)
     app.include_router(profile_admin.router)

@@ -14,6 +14,7 @@ from neo4j import Driver
 
 from app.auth import Keyring
 from app.identity.rules import IdentityRules
+from app.ingest.messages import FieldError
 from app.ingest.service import IngestService
 from app.ingest.writer import GroupCommitWriter
 from app.ratelimit import IngestRateLimit
@@ -49,3 +50,13 @@ def require_admin(request: Request, authorization: str | None = Header(default=N
 def require_read(request: Request, authorization: str | None = Header(default=None)) -> None:
     """Read scope whatever the method: for a read that must be a POST (a body too big for a query)."""
     services(request).keyring.check_admin(authorization, "read")
+
+
+def int_param(field: str, raw: str | None, default: int) -> int:
+    """A query integer parsed here, so a bad one answers 400 naming the plain field."""
+    if raw is None:
+        return default
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise FieldError(field, f"{raw!r} is not an integer") from None

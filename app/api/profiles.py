@@ -6,8 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
-from app.api.deps import require_admin, services
-from app.ingest.messages import FieldError
+from app.api.deps import int_param, require_admin, services
 from app.profiles import search, timeline
 from app.profiles.document import profile_document
 from app.profiles.resolve import resolve
@@ -15,22 +14,12 @@ from app.profiles.resolve import resolve
 router = APIRouter(tags=["profiles"], dependencies=[Depends(require_admin)])
 
 
-def _int(field: str, raw: str | None, default: int) -> int:
-    """Query integers parsed here, so a bad one answers 400 naming the plain field."""
-    if raw is None:
-        return default
-    try:
-        return int(raw.strip())
-    except ValueError:
-        raise FieldError(field, f"{raw!r} is not an integer") from None
-
-
 @router.get("/v1/profiles", summary="Search live profiles by identifier prefix or exact trait value")
 async def search_profiles(request: Request, q: str | None = None, limit: str | None = None,
                           cursor: str | None = None) -> dict:
     svc = services(request)
     return await run_in_threadpool(search.search_profiles, svc.driver, svc.settings.neo4j_database, q,
-                                   limit=_int("limit", limit, search.DEFAULT_LIMIT), cursor=cursor)
+                                   limit=int_param("limit", limit, search.DEFAULT_LIMIT), cursor=cursor)
 
 
 @router.get("/v1/profiles/{ref}", summary="The unified profile: identifiers, traits, computed traits")
@@ -50,7 +39,7 @@ async def get_timeline(ref: str, request: Request, limit: str | None = None, cur
                        source: str | None = None, since: str | None = None, until: str | None = None) -> dict:
     svc = services(request)
     db = svc.settings.neo4j_database
-    q = timeline.timeline_query(limit=_int("limit", limit, timeline.DEFAULT_LIMIT), cursor=cursor, types=types,
+    q = timeline.timeline_query(limit=int_param("limit", limit, timeline.DEFAULT_LIMIT), cursor=cursor, types=types,
                                 event=event, source=source, since=since, until=until)
 
     def read() -> dict:

@@ -18,6 +18,9 @@ from app.ingest.messages import FieldError, MessageErrors, SegmentMessage, field
 _TYPED_FIELDS = {"messageId", "userId", "anonymousId", "timestamp", "originalTimestamp", "sentAt",
                  "context", "integrations", "type", "properties", "traits", "writeKey"}
 _SCALAR_FIELDS = ("event", "name", "category", "groupId", "previousId")
+# What a stored event carries besides its message (an event export's lines): a replay reads
+# receivedAt and source (app.ingest.service.stored_arrival) and derives the rest again.
+_STORED_FIELDS = {"receivedAt", "source", "ts", "identifier", "profileId"}
 
 
 @dataclass(slots=True)
@@ -189,7 +192,8 @@ def prepare(
             if n >= MAX_EVENT_PROPERTIES:
                 break
             event[f"p.{name}"] = value
-    extra = {k: v for k, v in (msg.model_extra or {}).items() if k not in _TYPED_FIELDS}
+    extra = {k: v for k, v in (msg.model_extra or {}).items()
+             if k not in _TYPED_FIELDS and not (replay and k in _STORED_FIELDS)}
     if extra:
         event["extra"] = _json(extra)
     person_traits = {}

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.auth import Keyring, basic_username
 from app.identity.rules import IdentityRules
-from app.ingest.messages import FieldError, MessageErrors, UtcDatetime, validate_message
+from app.ingest.messages import FieldError, MessageErrors, UtcDatetime, field_path, validate_message
 from app.ingest.prepare import PreparedMessage, prepare
 from app.settings import Settings
 
@@ -104,9 +104,10 @@ class IngestService:
             path = f"batch[{n}]"
             try:
                 msg = validate_message(raw, path, None, self.settings.max_message_bytes)
-                out.append(prepare(msg, raw, path, source=source, received_at=now, batch_sent_at=sent_at,
-                                   batch_context=ctx, batch_integrations=integ, rules=self.rules,
-                                   replay=replay))
+                received_at, msg_source = stored_arrival(raw, path, now, source) if replay else (now, source)
+                out.append(prepare(msg, raw, path, source=msg_source, received_at=received_at,
+                                   batch_sent_at=sent_at, batch_context=ctx, batch_integrations=integ,
+                                   rules=self.rules, replay=replay))
             except MessageErrors as exc:
                 refused += 1
                 errors.extend(exc.errors[:MAX_REPORTED_ERRORS - len(errors)])
@@ -117,3 +118,19 @@ class IngestService:
             if e.status == 413:
                 e.status = 400
         return out, MessageErrors(errors, refused)
+
+
+def stored_arrival(raw: dict, path: str, now: datetime, source: str) -> tuple[datetime, str]:
+    """A replayed record's own receivedAt and source, where it carries them (an event export's lines
+    do), else `now` and the import's source: a stored event comes back with the time it was stored
+    at, so clock-skew correction gives it the same timestamp. A receivedAt after now is now."""
+    received_at = now
+    if raw.get("receivedAt") is not None:
+        try:
+            received_at = min(_datetime.validate_python(raw["receivedAt"]), now)
+        except ValidationError:
+            raise MessageErrors([FieldError(field_path(path, "receivedAt"), "must be an ISO-8601 date-time")]) from None
+    own = raw.get("source")
+    if own is not None and (not isinstance(own, str) or not own.strip()):
+        raise MessageErrors([FieldError(field_path(path, "source"), "must be a non-empty string")])
+    return received_at, own or source

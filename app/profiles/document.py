@@ -72,24 +72,21 @@ def computed_traits(activity: list[dict], conversions: tuple[str, ...] = CONVERS
     }
 
 
-def _read(tx: ManagedTransaction, profile_id: str) -> tuple[dict | None, list[dict], list[dict]]:
-    head = tx.run(query("profiles/document_profile"), id=profile_id).single()
-    if head is None:
-        return None, [], []
-    activity = [dict(r) for r in tx.run(query("profiles/document_activity"), id=profile_id)]
-    traits = [dict(r) for r in tx.run(query("profiles/document_traits"), id=profile_id)]
-    return dict(head), activity, traits
+def read_documents(tx: ManagedTransaction, ids: list[str]) -> list[dict]:
+    """The documents of profile ids, in their order, read in the caller's transaction (so a merge
+    landing between the three reads cannot tear a document); ids with no profile are left out."""
+    heads = {r["profile"]["id"]: r for r in tx.run(query("profiles/document_profile"), ids=ids)}
+    activity: dict[str, list[dict]] = {}
+    for r in tx.run(query("profiles/document_activity"), ids=ids):
+        activity.setdefault(r["id"], []).append(dict(r))
+    traits: dict[str, list[dict]] = {}
+    for r in tx.run(query("profiles/document_traits"), ids=ids):
+        traits.setdefault(r["id"], []).append(dict(r))
+    return [_document(heads[i], activity.get(i, []), traits.get(i, [])) for i in ids if i in heads]
 
 
-def profile_document(driver: Driver, database: str, profile_id: str) -> dict:
-    """The document of a profile id (as resolved: pass a live id). NotFound if there is no such profile."""
-    with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
-        # One read transaction: a merge landing between the three reads cannot tear the document.
-        head, activity, trait_rows = session.execute_read(_read, profile_id)
-    if head is None:
-        raise NotFound("ref", f"no profile {profile_id!r}")
+def _document(head, activity: list[dict], trait_rows: list[dict]) -> dict:
     profile = head["profile"]
-
     firsts = [r["first"] for r in activity if r["first"] is not None]
     lasts = [r["last"] for r in activity if r["last"] is not None]
     identifiers = sorted(head["identifiers"], key=lambda i: (i["type"], i["value"]))
@@ -106,3 +103,12 @@ def profile_document(driver: Driver, database: str, profile_id: str) -> dict:
         "computedTraits": computed_traits(activity),
         "mergedFrom": sorted(head["mergedFrom"]),
     }
+
+
+def profile_document(driver: Driver, database: str, profile_id: str) -> dict:
+    """The document of a profile id (as resolved: pass a live id). NotFound if there is no such profile."""
+    with driver.session(database=database, default_access_mode=READ_ACCESS) as session:
+        docs = session.execute_read(read_documents, [profile_id])
+    if not docs:
+        raise NotFound("ref", f"no profile {profile_id!r}")
+    return docs[0]

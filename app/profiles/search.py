@@ -28,16 +28,17 @@ DEFAULT_LIMIT = 20
 MAX_QUERY_CHARS = 256
 
 
-def encode_cursor(profile_id: str) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps(["p", profile_id])).decode().rstrip("=")
+def encode_cursor(profile_id: str, tag: str = "p") -> str:
+    """A cursor after `profile_id`; `tag` names the listing that issued it, which alone takes it back."""
+    return base64.urlsafe_b64encode(orjson.dumps([tag, profile_id])).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> str:
+def decode_cursor(cursor: str, tag: str = "p") -> str:
     try:
-        tag, profile_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        found, profile_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, TypeError):
         raise FieldError("cursor", "not a cursor returned by this endpoint") from None
-    if tag != "p" or not isinstance(profile_id, str):
+    if found != tag or not isinstance(profile_id, str):
         raise FieldError("cursor", "not a cursor returned by this endpoint")
     return profile_id
 

@@ -26,19 +26,20 @@ _CURSOR_VERSION = 1
 _MIN_TS, _MAX_TS = -(2**63), 2**63 - 1  # Neo4j integers: "no bound" without a null in the range
 
 
-def encode_cursor(ts: int, message_id: str) -> str:
-    raw = orjson.dumps([_CURSOR_VERSION, ts, message_id])
+def encode_cursor(ts: int, message_id: str, version: int = _CURSOR_VERSION) -> str:
+    """A cursor after the event (ts, messageId); `version` names the listing that issued it."""
+    raw = orjson.dumps([version, ts, message_id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[int, str]:
+def decode_cursor(cursor: str, version: int = _CURSOR_VERSION) -> tuple[int, str]:
     """(ts, messageId) of the last event served; FieldError (400) for anything we did not issue."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        version, ts, message_id = orjson.loads(raw)
+        found, ts, message_id = orjson.loads(raw)
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         raise FieldError("cursor", "not a cursor returned by this endpoint") from None
-    if version != _CURSOR_VERSION or type(ts) is not int or not isinstance(message_id, str):
+    if found != version or type(ts) is not int or not isinstance(message_id, str):
         raise FieldError("cursor", "not a cursor returned by this endpoint")
     return ts, message_id
 

@@ -1,5 +1,7 @@
-// The profile node, its identifiers, and every profile ever merged into it (directly or not).
-MATCH (p:Profile {id: $id})
+// Per profile id: the profile node, its identifiers, and every profile ever merged into it
+// (directly or not). One id for a profile read, a page of them for an export.
+UNWIND $ids AS id
+MATCH (p:Profile {id: id})
 OPTIONAL MATCH (i:Identifier)-[:BELONGS_TO]->(p)
 WITH p, collect(i {.type, .value, .firstSeen, .lastSeen}) AS identifiers
 RETURN p {.id, .createdAt, .firstSeen, .lastSeen, .retiredAt} AS profile, identifiers,
