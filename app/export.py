@@ -77,8 +77,9 @@ def events_page(driver: Driver, database: str, q: EventExport) -> dict:
     """{"events": [the stored event as GET /v1/events shows it, with its current profileId], "next"}."""
     records, _, _ = driver.execute_query(query("export/events_page"), **q.page_params(),
                                          database_=database, routing_=RoutingControl.READ)
-    page, more = records[:q.limit], len(records) > q.limit
-    events = [{**event_document(dict(r["event"])), "profileId": r["profileId"]} for r in page]
+    rows = sorted(records[0]["rows"], key=lambda r: (r["event"]["ts"], r["event"]["messageId"]))
+    page, more = rows[:q.limit], len(rows) > q.limit
+    events = [{**event_document(r["event"]), "profileId": r["profileId"]} for r in page]
     last = page[-1]["event"] if more else None
     return {"events": events,
             "next": timeline.encode_cursor(last["ts"], last["messageId"], _EVENTS_CURSOR) if more else None}
