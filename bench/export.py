@@ -62,7 +62,8 @@ def timed_export(read_page, q, items: str, neo4j: int | None) -> dict:
     seconds = time.perf_counter() - started
     return {"lines": lines, "megabytes": round(size / 1e6, 1), "seconds": round(seconds, 2),
             "per_second": round(lines / seconds), "pages": len(page_ms), "page_ms": page_ms,
-            "neo4j_cpu_us_per_line": round((neo4j_cpu_seconds(neo4j) - cpu0) * 1e6 / lines) if lines else None}
+            "neo4j_cpu_us_per_line": (round((neo4j_cpu_seconds(neo4j) - cpu0) * 1e6 / lines)
+                                      if lines and neo4j else None)}
 
 
 def best_of(runs: list[dict]) -> dict:
