@@ -20,6 +20,9 @@ PII_FIELDS = frozenset({"userId", "anonymousId", "previousId", "email", "phone",
 # like an identifier: an identifier key "type:value" or an email address.
 _IDENTIFIER_KEY = re.compile(r"\b(?:user_id|anonymous_id|email|phone):[^\s'\"`,;)}\]]+")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Credentials in URLs an exception quotes (Facebook's SDK puts its access token in the query string).
+_SECRET_PARAM = re.compile(r"\b(access_token|appsecret_proof|api_key|apikey|token|secret|signature|password|key)"
+                           r"=[^&\s'\"`)]+", re.IGNORECASE)
 
 
 def pseudonym(value: object) -> str:
@@ -42,7 +45,12 @@ def redact_fields(fields: dict) -> dict:
     return {k: _redact_value(v) if k in PII_FIELDS else v for k, v in fields.items()}
 
 
+def scrub_secrets(text: str) -> str:
+    return _SECRET_PARAM.sub(lambda m: m.group(1) + "=[redacted]", text)
+
+
 def scrub(text: str) -> str:
+    text = scrub_secrets(text)
     text = _IDENTIFIER_KEY.sub(lambda m: pseudonym(m.group(0)), text)
     return _EMAIL.sub(lambda m: pseudonym(m.group(0)), text)
 

@@ -2,9 +2,17 @@
 crashed worker's task runs again rather than being lost."""
 from __future__ import annotations
 
-from celery import Celery
+from celery import Celery, signals
 
+from app import logs
 from app.settings import get_settings
+
+
+@signals.setup_logging.connect
+def _json_logs(**_kwargs) -> None:
+    """Worker and beat log as the API does: JSON lines, identifiers hashed, credentials redacted
+    (connected, this signal also keeps Celery from installing its own plain-text handlers)."""
+    logs.configure(get_settings().log_level)
 
 
 def make_celery() -> Celery:

@@ -20,6 +20,7 @@ from app.destinations.runs import TERMINAL, BatchOutcome, RunStore
 from app.destinations.secrets import SecretBox
 from app.destinations.store import DestinationStore
 from app.errors import NotFound
+from app.logs import scrub_secrets
 from app.settings import Settings
 
 log = logging.getLogger("cdp.sync")
@@ -139,6 +140,12 @@ class SyncEngine:
             return RunResult("done", self._fail(run_id, f"{exc.field}: {exc.reason}"))
         except Permanent as exc:  # fatal: credentials or target refused
             return RunResult("done", self._fail(run_id, str(exc)))
+        except Exception as exc:  # a bug or an SDK's surprise must end the run, not strand it
+            # Left to Celery, the run stayed `running` for ever (beat re-queued it, it failed again,
+            # and no new run could start), and the exception's text went to the log unredacted.
+            log.exception("sync run raised", extra={"fields": {"run": run_id}})
+            return RunResult("done", self._fail(run_id, f"unexpected error: {type(exc).__name__}: "
+                                                        f"{scrub_secrets(str(exc))}"))
         finally:
             if client is not None:
                 client.close()

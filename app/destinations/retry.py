@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,17 @@ class Retryable(Exception):
         super().__init__(reason)
         self.retry_after = retry_after
         self.rate_limited = rate_limited
+
+
+# A URL's query string: an SDK's exception text quotes the URL it failed on, and Facebook's SDK sends
+# its access token there.
+_QUERY = re.compile(r"\?[^\s'\")]*")
+
+
+def network_error(vendor: str, exc: BaseException) -> Retryable:
+    """The vendor could not be reached (DNS, refused, reset, timed out): retry later. The reason names
+    the failure without the URL's query, so no credential reaches a run record or a log line."""
+    return Retryable(f"{vendor}: network error: {type(exc).__name__}: {_QUERY.sub('?…', str(exc))[:300]}")
 
 
 class Permanent(Exception):

@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import re
 
+import requests
 from facebook_business.adobjects.customaudience import CustomAudience
 from facebook_business.api import FacebookAdsApi, FacebookSession
 from facebook_business.exceptions import FacebookRequestError
 
 from app.destinations.clients import Caller, DestinationClient, Failures
 from app.destinations.mapping import Member
-from app.destinations.retry import Permanent, Retryable, retry_after_seconds
+from app.destinations.retry import Permanent, Retryable, network_error, retry_after_seconds
 from app.settings import Settings
 
 BATCH_LIMIT = 10_000  # Meta's documented maximum rows per users request
@@ -66,6 +67,8 @@ class FacebookClient(DestinationClient):
             fn = self.audience.add_users if method == "add" else self.audience.remove_users
             try:
                 return fn(SCHEMA, rows, is_raw=True, pre_hashed=True).json()
+            except requests.RequestException as exc:  # DNS, refused, reset, timeout: its URL holds the token
+                raise network_error("facebook", exc) from exc
             except FacebookRequestError as exc:
                 status, code = exc.http_status(), exc.api_error_code()
                 headers = {k.lower(): v for k, v in (exc.http_headers() or {}).items()}

@@ -5,6 +5,7 @@ contacts are not deleted on exit: a configured membership property is set to "fa
 from __future__ import annotations
 
 import orjson
+import urllib3
 from hubspot import HubSpot
 from hubspot.crm.contacts import (
     ApiException,
@@ -14,7 +15,7 @@ from hubspot.crm.contacts import (
 
 from app.destinations.clients import Caller, DestinationClient, Failures
 from app.destinations.mapping import Member
-from app.destinations.retry import Permanent, Retryable, retry_after_seconds
+from app.destinations.retry import Permanent, Retryable, network_error, retry_after_seconds
 from app.settings import Settings
 
 BATCH_LIMIT = 100
@@ -58,6 +59,8 @@ class HubSpotClient(DestinationClient):
         def attempt():
             try:
                 return self.batch_api.upsert(body)
+            except urllib3.exceptions.HTTPError as exc:  # the SDK's transport: DNS, refused, reset, timeout
+                raise network_error("hubspot", exc) from exc
             except ApiException as exc:
                 status = int(exc.status or 0)
                 headers = {k.lower(): v for k, v in (exc.headers or {}).items()}

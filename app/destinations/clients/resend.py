@@ -13,7 +13,7 @@ from resend.http_client import HTTPClient
 
 from app.destinations.clients import Caller, DestinationClient, Failures
 from app.destinations.mapping import Member
-from app.destinations.retry import Permanent, Retryable, retry_after_seconds
+from app.destinations.retry import Permanent, Retryable, network_error, retry_after_seconds
 from app.settings import Settings
 
 # The SDK keeps its key and base URL in module globals: set them for each call under a lock.
@@ -56,13 +56,15 @@ def _status(exc: ResendError) -> int:
 
 def _raise_classified(exc: ResendError) -> int:
     """Raise Retryable for what may pass later; otherwise return the HTTP status of the refusal."""
+    if exc.error_type == "HttpClientError":  # no answer at all (the SDK's code for it reads 500)
+        raise network_error("resend", exc) from exc
     status = _status(exc)
     headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
     if status == 429:
         raise Retryable(
             f"resend 429: {exc.message}", retry_after_seconds(headers.get("retry-after")), rate_limited=True
         ) from exc
-    if status >= 500 or exc.error_type == "HttpClientError":
+    if status >= 500:
         raise Retryable(f"resend {status}: {exc.message}") from exc
     return status
 
