@@ -91,6 +91,32 @@ def check_destination(dest_type: str, config: dict, secrets: dict) -> None:
         headers = config.get("headers", {})
         if not isinstance(headers, dict):
             raise FieldError("config.headers", "must be an object of header names to values")
+        check_webhook_headers(headers)
+
+
+# RFC 9110 field names are tokens; values are visible characters, spaces and tabs (no CR or LF,
+# which would split the request). Headers the client sets itself, or that frame the body, are not
+# the receiver's to choose.
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$")
+_HEADER_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]{0,2000}$")
+_RESERVED_HEADERS = {"content-type", "content-length", "transfer-encoding", "host", "connection",
+                     "x-cdp-batch-id", "x-cdp-signature"}
+MAX_WEBHOOK_HEADERS = 20
+
+
+def check_webhook_headers(headers: dict) -> None:
+    """Checked when the destination is saved: a bad header otherwise failed every run's request."""
+    if len(headers) > MAX_WEBHOOK_HEADERS:
+        raise FieldError("config.headers", f"at most {MAX_WEBHOOK_HEADERS} headers")
+    for name, value in headers.items():
+        if not _HEADER_NAME.match(name):
+            raise FieldError("config.headers", f"{name!r} is not a valid header name (letters, digits and "
+                                               "!#$%&'*+.^_`|~- only)")
+        if name.lower() in _RESERVED_HEADERS:
+            raise FieldError(f"config.headers.{name}", "set by the sync itself; it cannot be configured")
+        if not isinstance(value, str) or not _HEADER_VALUE.match(value):
+            raise FieldError(f"config.headers.{name}", "must be a string of visible characters, without "
+                                                       "line breaks, at most 2,000")
 
 
 class Schedule(_Camel):

@@ -71,6 +71,18 @@ def test_destination_crud_never_returns_secrets_in_clear(api, clean_db):
             },
             "config.membershipProperty",
         ),
+        *[
+            ({"name": "w", "type": "webhook", "config": {"url": "https://hooks.example/x", "headers": headers},
+              "secrets": {"signingSecret": "s"}}, field)
+            for headers, field in [
+                ({"X-Bad\r\nInjected": "1"}, "config.headers"),  # a line break would split the request
+                ({"X Space": "1"}, "config.headers"),
+                ({"X-Token": "a\r\nX-Other: b"}, "config.headers.X-Token"),
+                ({"Content-Length": "5"}, "config.headers.Content-Length"),  # the sync frames its own body
+                ({"x-cdp-signature": "forged"}, "config.headers.x-cdp-signature"),
+                ({f"X-H{n}": "v" for n in range(21)}, "config.headers"),
+            ]
+        ],
     ],
 )
 def test_bad_destinations_name_the_field(api, body, field):
@@ -167,3 +179,12 @@ def test_unknown_ids_are_404_and_missing_tokens_401(api, method, path):
 def test_creating_without_a_token_is_401(api):
     assert api.post("/v1/destinations", json=RESEND).status_code == 401
     assert api.post("/v1/syncs", json={}).status_code == 401
+
+
+def test_webhook_headers_that_are_valid_are_kept(api):
+    headers = {"X-Team": "growth", "X-Api-Version": "2026-01-01", "Accept": "application/json"}
+    body = {"name": "w", "type": "webhook", "config": {"url": "https://hooks.example/x", "headers": headers},
+            "secrets": {"signingSecret": "s"}}
+    r = api.post("/v1/destinations", json=body, headers=ADMIN)
+    assert r.status_code == 201, r.text
+    assert r.json()["config"]["headers"] == headers
