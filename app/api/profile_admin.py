@@ -6,6 +6,8 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
 from app.api.deps import require_admin, services
+from app.destinations.erasures import seal_erased
+from app.destinations.secrets import SecretBox
 from app.identity.erasure import erase_profile
 from app.identity.split import split_profile
 from app.ingest.messages import FieldError, MessageErrors
@@ -50,8 +52,10 @@ async def erase(ref: str, request: Request) -> dict:
     svc = services(request)
     db = svc.settings.neo4j_database
     profile_id = await run_in_threadpool(resolve, svc.driver, db, svc.rules, ref)
-    def record_exits(profile_ids: list[str]) -> None:  # segment feeds show the erased profile leaving
-        segment_upkeep(svc.driver, db, profile_ids)
+    def record_exits(profile_ids: list[str], keys: list[str], at: int) -> None:
+        # Sealed first: a sync that reads the exit finds what to remove the person by.
+        seal_erased(svc.driver, db, SecretBox(svc.settings.destination_secret_key), profile_ids, keys, at)
+        segment_upkeep(svc.driver, db, profile_ids)  # segment feeds show the erased profile leaving
 
     return await run_in_threadpool(erase_profile, svc.driver, db, svc.settings.suppression_salt, profile_id,
                                    record_exits)

@@ -12,6 +12,7 @@ import redis
 from neo4j import Driver
 
 from app.destinations.clients import Caller, DestinationClient, Failures, build_client
+from app.destinations.erasures import erased_rows
 from app.destinations.feed import SegmentFeed, net_changes
 from app.destinations.mapping import Member, apply_mapping
 from app.destinations.ratelimit import SyncLock, TokenBucket
@@ -213,10 +214,14 @@ class SyncEngine:
                 continue
             to_add[m.profile_id] = m  # two merged profiles resolve to one survivor: send it once
         to_remove: list[Member] = []
+        gone = [pid for pid in removes if pid not in rows]
+        if gone:  # erased: addressed by what the erasure sealed for this (app/destinations/erasures.py)
+            rows.update(erased_rows(self.feed.driver, self.feed.database, self.store.box, gone))
         for pid in removes:
             row = rows.get(pid)
-            # Erased: nothing left to address it by. Merged into a profile that is a member: its
-            # identifiers live on in a member, so removing them would remove the member.
+            # Gone without a trace (erased while in no synced segment, or the seal was pruned). Merged
+            # into a profile that is a member: its identifiers live on in a member, so removing them
+            # would remove the member.
             if row is None or row["member"] or not client.can_remove:
                 out.skipped += 1
                 continue

@@ -91,6 +91,7 @@ class Member:
 
     profile_id: str
     fields: dict[str, Any] = field(default_factory=dict)
+    erased: bool = False  # leaving because the person was erased (GDPR), not because they stopped matching
 
     @property
     def email(self) -> str | None:
@@ -125,4 +126,4 @@ def apply_mapping(mapping: dict[str, list[str]], row: dict) -> Member:
             if value not in (None, ""):
                 fields[name] = value
                 break
-    return Member(row["id"], fields)
+    return Member(row["id"], fields, bool(row.get("erased")))

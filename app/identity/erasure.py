@@ -17,9 +17,10 @@ def suppression_hash(salt: str, key: str) -> str:
 
 
 def erase_profile(driver: Driver, database: str, salt: str, profile_id: str,
-                  before_delete: Callable[[list[str]], object] | None = None) -> dict:
-    """before_delete(profile ids) runs once they are suppressed and marked retired, before
-    anything is deleted (segment upkeep uses it to record the exits)."""
+                  before_delete: Callable[[list[str], list[str], int], object] | None = None) -> dict:
+    """before_delete(profile ids, identifier keys newest first, erasure time) runs once they are
+    suppressed and marked retired, before anything is deleted (the API keeps what destinations need
+    to remove the person, then segment upkeep records the exits)."""
     records, _, _ = driver.execute_query(query("identity/erase_collect"), profile=profile_id, database_=database)
     keys: list[str] = records[0]["keys"]
     profiles = [profile_id, *records[0]["retired"]]
@@ -30,7 +31,7 @@ def erase_profile(driver: Driver, database: str, salt: str, profile_id: str,
                          at=at, database_=database)
     driver.execute_query(query("identity/erase_mark"), profiles=profiles, at=at, database_=database)
     if before_delete is not None:
-        before_delete(profiles)
+        before_delete(profiles, keys, at)
     with driver.session(database=database) as session:
         summary = session.run(query("identity/erase_events"), keys=keys).consume()
         events = summary.counters.nodes_deleted

@@ -64,7 +64,8 @@ class WebhookClient(DestinationClient):
                 "syncId": self.context.get("syncId"),
                 "runId": self.context.get("runId"),
                 "segmentId": self.context.get("segmentId"),
-                "members": [{"profileId": m.profile_id, **m.fields} for m in members],
+                "members": [{"profileId": m.profile_id, **m.fields, **({"erased": True} if m.erased else {})}
+                            for m in members],
             },
             default=str,
         )
