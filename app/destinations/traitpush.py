@@ -2,8 +2,8 @@
 
 Ingest's post-commit hook adds the profiles each committed batch touched to a Redis set (one SADD,
 off the request's critical path in effect). A beat task fans that set out to every sync that pushes
-trait changes, and per sync sends an update for the touched profiles that are members and whose
-mapped fields differ from what was last sent (a digest per profile). Coalescing in a set means a
+trait changes, and per sync sends an update for the touched profiles that are members a run has
+delivered and whose mapped fields differ from what was last sent (a digest per profile). Coalescing in a set means a
 profile touched a thousand times between pushes costs one update, and pushes never race a run of
 the same sync (both take the sync's lock)."""
 
@@ -93,7 +93,10 @@ class TraitPusher:
         if not mapped:
             return []
         last = self.redis.hmget(digest_key(sync["id"]), [m.profile_id for m in mapped])
-        return [m for m, d in zip(mapped, last) if (d.decode() if d else None) != m.digest()]
+        # Only members a run has delivered (it left their digest): one that entered since the last
+        # run, or whose add was refused, is the next run's to add, and an update sent before it could
+        # reach a destination that is never told to remove the profile.
+        return [m for m, d in zip(mapped, last) if d is not None and d.decode() != m.digest()]
 
     def _send(self, sync: dict, changed) -> int:
         engine = self.engine

@@ -2,7 +2,7 @@
 records touched profiles, the push sends only members whose mapped fields changed."""
 
 from app.destinations.traitpush import TOUCHED_KEY, TraitPusher
-from tests.destinations.conftest import destination, people, run_now, segment, sync
+from tests.destinations.conftest import destination, people, run_now, segment, sync, upkeep
 from tests.helpers import basic
 
 HS_TOKEN = "pat-na1-test-token"
@@ -72,3 +72,27 @@ def test_no_push_before_the_first_export_or_when_disabled(client, engine, store,
     engine.redis.sadd(TOUCHED_KEY, *pros.values())
     assert TraitPusher(engine).push_all() == {}
     assert hubspot_fake.count("POST") == before
+
+
+def test_members_no_run_has_delivered_get_no_update(client, engine, store, settings, webhook_fake):
+    first = people(store, settings, 1)
+    seg = segment(engine.feed.driver, settings)
+    s = sync(engine, seg, destination(engine, "webhook", {"url": webhook_fake.url},
+                                      {"signingSecret": webhook_fake.secret})["id"])
+    run_now(engine, s)
+    late = people(store, settings, 1)  # entered after the run: the next run adds it
+    upkeep(engine.feed.driver, settings, late.values())
+    engine.redis.sadd(TOUCHED_KEY, *first.values(), *late.values())
+    r = client.post("/v1/identify", json={"anonymousId": "a-late", "traits": {"email": next(iter(late)),
+                                                                             "firstName": "Changed"}},
+                    headers=basic())
+    assert r.status_code == 200, r.text
+    assert TraitPusher(engine).push_all() == {s["id"]: 0}
+    assert webhook_fake.members("updated") == set()
+
+    run = run_now(engine, s)
+    assert run["added"] == 1 and webhook_fake.members("added") == set(first.values()) | set(late.values())
+    client.post("/v1/identify", json={"anonymousId": "a-late", "traits": {"email": next(iter(late)),
+                                                                          "firstName": "Again"}}, headers=basic())
+    assert TraitPusher(engine).push_all() == {s["id"]: 1}
+    assert webhook_fake.members("updated") == set(late.values())
