@@ -9,7 +9,7 @@ from app.api.deps import Services, require_admin, services
 from app.destinations.feed import SegmentFeed
 from app.destinations.models import DestinationIn, DestinationPatch, SyncIn, SyncPatch
 from app.destinations.queue import enqueue_run
-from app.destinations.runs import RunStore
+from app.destinations.runs import RETRY_TRIGGER, RunStore
 from app.destinations.secrets import SecretBox
 from app.destinations.store import DestinationStore
 from app.errors import NotFound
@@ -142,6 +142,20 @@ async def list_dead_letters(
         return runs.dead_letters(sync_id, limit, before)
 
     return {"deadLetters": await run_in_threadpool(read)}
+
+
+@router.post("/v1/syncs/{sync_id}/dead-letters/retry", status_code=202,
+             summary="Send the sync's dead letters again, as the profiles are now (409 while a run is active)")
+async def retry_dead_letters(sync_id: str, request: Request) -> dict:
+    svc = services(request)
+    store, runs = _stores(svc)
+
+    def start() -> dict:
+        run = runs.create(store.sync(sync_id), RETRY_TRIGGER)
+        enqueue_run(svc.settings.redis_url, run["id"])
+        return run
+
+    return {"run": await run_in_threadpool(start)}
 
 
 @router.delete("/v1/syncs/{sync_id}/dead-letters/{dl_id}", status_code=204, summary="Discard a dead letter")

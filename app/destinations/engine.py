@@ -17,7 +17,7 @@ from app.destinations.feed import SegmentFeed, net_changes
 from app.destinations.mapping import Member, apply_mapping
 from app.destinations.ratelimit import SyncLock, TokenBucket
 from app.destinations.retry import Deferred, Permanent, RetryPolicy
-from app.destinations.runs import TERMINAL, BatchOutcome, RunStore
+from app.destinations.runs import RETRY_TRIGGER, TERMINAL, BatchOutcome, RunStore
 from app.destinations.secrets import SecretBox
 from app.destinations.store import DestinationStore
 from app.errors import NotFound
@@ -162,6 +162,8 @@ class SyncEngine:
     def _start(self, run: dict, sync: dict) -> dict:
         if run.get("mode"):
             return self.runs.start(run["id"], run["mode"], run.get("baseSeq"), run["headSeq"])
+        if run["trigger"] == RETRY_TRIGGER:  # the sync's dead letters, not its feed
+            return self.runs.start(run["id"], "retry", None, 0)
         head = self.feed.head(sync["segmentId"])
         cursor = sync.get("cursor")
         # No completed run yet: everyone who is a member now; afterwards: the feed since the cursor,
@@ -172,6 +174,8 @@ class SyncEngine:
 
     def _page(self, run: dict, sync: dict, client: DestinationClient, lock: SyncLock) -> bool:
         size, segment = self.settings.sync_batch_size, sync["segmentId"]
+        if run["mode"] == "retry":
+            return self._retry_page(run, sync, client, lock, size)
         if run["mode"] == "full":
             adds = self.feed.members_after(segment, run.get("posProfile") or "", size)
             if not adds:
@@ -188,6 +192,24 @@ class SyncEngine:
         self._deliver(run, sync, client, adds, removes, out)
         self.runs.commit(run["id"], pos_seq, pos_profile, out)
         run.update(posSeq=pos_seq, posProfile=pos_profile)
+        if not lock.refresh():
+            raise LockLost()
+        return True
+
+    def _retry_page(self, run: dict, sync: dict, client: DestinationClient, lock: SyncLock, size: int) -> bool:
+        """Dead letters sent again as the profiles are now: an add (or update) of one still a member,
+        a remove of one that is not (or was erased); a letter the profile's state has overtaken is
+        dropped, counted as skipped. Sent or dropped, the letters go; refused again, a new one is made."""
+        letters = self.runs.dead_letters_to_retry(run["syncId"], run["createdAt"], size)
+        if not letters:
+            return False
+        latest = {x["profileId"]: x["op"] for x in letters}  # oldest first: the last letter wins
+        adds = [p for p, op in latest.items() if op != "remove"]
+        removes = [p for p, op in latest.items() if op == "remove"]
+        out = BatchOutcome(retried=[x["id"] for x in letters])
+        out.skipped += len(letters) - len(latest)  # older letters of the same profiles
+        self._deliver(run, sync, client, adds, removes, out)
+        self.runs.commit(run["id"], None, None, out)
         if not lock.refresh():
             raise LockLost()
         return True

@@ -34,6 +34,7 @@ def _doc(node: dict) -> dict:
 
 
 TERMINAL = ("succeeded", "partial", "failed")
+RETRY_TRIGGER = "dead_letters"  # a run that sends the sync's dead letters again, not its feed
 
 
 @dataclass
@@ -46,6 +47,7 @@ class BatchOutcome:
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
     dead: list[dict] = field(default_factory=list)
+    retried: list[str] = field(default_factory=list)  # dead letters this batch sent again (deleted with it)
 
     def dead_letter(self, run: dict, op: str, profile_id: str, fields: dict, error: str) -> None:
         self.failed += 1
@@ -125,6 +127,7 @@ class RunStore:
             skipped=out.skipped,
             errors=out.errors[-20:],
             dead=out.dead,
+            retried=out.retried,
         )
 
     def defer(self, run_id: str, delay: float, error: str) -> int:
@@ -151,6 +154,9 @@ class RunStore:
             x["fields"] = orjson.loads(x["fields"])
             out.append(x)
         return out
+
+    def dead_letters_to_retry(self, sync_id: str, before: int, limit: int) -> list[dict]:
+        return [dict(r["x"]) for r in self._run("dead_letters_to_retry", sync=sync_id, before=before, limit=limit)]
 
     def delete_dead_letter(self, sync_id: str, dl_id: str) -> None:
         if not self._run("delete_dead_letter", sync=sync_id, id=dl_id)[0]["deleted"]:

@@ -1,10 +1,17 @@
-// One acknowledged batch: advance the run's cursor, add its counts, keep the newest errors, and
-// record its poison items - all in one transaction, so a crash re-sends at most this batch.
+// One acknowledged batch: advance the run's cursor, add its counts, keep the newest errors, record
+// its poison items and, for a retry of dead letters, delete the letters it sent again - all in one
+// transaction, so a crash re-sends at most this batch.
 MATCH (r:SyncRun {id: $id})
 SET r.posSeq = $posSeq, r.posProfile = $posProfile, r.heartbeatAt = $now,
     r.added = r.added + $added, r.removed = r.removed + $removed, r.failed = r.failed + $failed,
     r.skipped = r.skipped + $skipped,
     r.errors = (coalesce(r.errors, []) + $errors)[-20..]
+WITH r
+CALL () {
+  UNWIND $retried AS id
+  MATCH (old:DeadLetter {id: id})
+  DELETE old
+}
 WITH r
 UNWIND $dead AS d
 CREATE (x:DeadLetter)

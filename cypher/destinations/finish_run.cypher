@@ -1,5 +1,6 @@
 // A run's end. 'completed' becomes succeeded, or partial when items were dead-lettered; a completed
-// run moves the sync's cursor to the run's head, so the next run sends only what changed after it.
+// run moves the sync's cursor to the run's head, so the next run sends only what changed after it
+// (trait pushes and dead-letter retries send no part of the feed: they leave it).
 MATCH (r:SyncRun {id: $id})
 WITH r, CASE WHEN $status <> 'completed' THEN $status WHEN r.failed > 0 THEN 'partial' ELSE 'succeeded' END AS status
 SET r.status = status, r.finishedAt = $now, r.durationMs = $now - coalesce(r.startedAt, r.createdAt),
@@ -7,6 +8,6 @@ SET r.status = status, r.finishedAt = $now, r.durationMs = $now - coalesce(r.sta
 WITH r, status
 MATCH (s:Sync {id: r.syncId})
 SET s.lastRunId = r.id, s.lastRunStatus = status, s.lastRunAt = $now
-FOREACH (_ IN CASE WHEN status IN ['succeeded', 'partial'] AND r.trigger <> 'traits' THEN [1] ELSE [] END |
+FOREACH (_ IN CASE WHEN status IN ['succeeded', 'partial'] AND NOT r.trigger IN ['traits', 'dead_letters'] THEN [1] ELSE [] END |
   SET s.cursor = r.headSeq, s.lastSuccessAt = $now)
 RETURN r {.*} AS r
