@@ -260,6 +260,23 @@ def test_destinations_show_sync_runs_and_their_errors(page, engine, store, setti
     expect(runs.locator("tbody tr")).to_have_count(2)
 
 
+def test_dead_letters_are_sent_again_from_the_console(page, engine, store, settings, resend_fake):
+    from tests.destinations.conftest import destination, people, run_now, segment, sync
+
+    emails = list(people(store, settings, 2))
+    resend_fake.reject.add(emails[0])
+    seg = segment(store.driver, settings)
+    dest = destination(engine, "resend", {"audienceId": "aud_1"}, {"apiKey": resend_fake.api_key})
+    assert run_now(engine, sync(engine, seg, dest["id"]))["failed"] == 1
+    sign_in(page, hash_="#/destinations")
+    card = page.get_by_test_id("destination")
+    card.get_by_role("button", name="Send dead letters again").click()
+    expect(page.get_by_role("status").filter(has_text="send the dead letters again")).to_be_visible()
+    runs = card.get_by_test_id("runs-table")
+    expect(runs.locator("tbody tr")).to_have_count(2)
+    expect(runs.locator("tbody tr").first).to_contain_text("dead_letters")
+
+
 def test_read_token_sees_but_cannot_change(page, ingest, api):
     ingest([identify("user-3", "anon-3", email="ro@example.org")])
     profile = api.get("/v1/profiles/user_id:user-3").json()["id"]

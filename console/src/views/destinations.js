@@ -123,7 +123,7 @@ function syncPanel(sync, segmentName, scope, status) {
     try {
       const r = await api(`/v1/syncs/${encodeURIComponent(sync.id)}/run`, { method: "POST" });
       replace(status, notice("ok", `Run ${r.run.id} queued for ${segmentName[sync.segmentId] || sync.segmentId}.`));
-      await loadRuns(runsBox, sync);
+      await loadRuns(runsBox, sync, scope, status);
     } catch (err) {
       replace(status, notice("error", err.message));
     }
@@ -133,11 +133,24 @@ function syncPanel(sync, segmentName, scope, status) {
     h("p", { class: "meta" }, `${schedule} · ${sync.enabled === false ? "paused" : "active"} · last run ${sync.lastRunStatus || "never"}${sync.lastRunAt ? ` at ${fmtTime(sync.lastRunAt)}` : ""} · last success ${fmtTime(sync.lastSuccessAt)}`),
     h("div", { class: "actions" }, runNow),
     runsBox);
-  loadRuns(runsBox, sync).catch((err) => replace(runsBox, notice("error", err.message)));
+  loadRuns(runsBox, sync, scope, status).catch((err) => replace(runsBox, notice("error", err.message)));
   return panel;
 }
 
-async function loadRuns(box, sync) {
+// Sends the sync's dead letters again, as the profiles are now (a run with trigger dead_letters).
+function retryButton(box, sync, scope, status) {
+  return h("button", { type: "button", disabled: scope !== "admin", onclick: async () => {
+    try {
+      const r = await api(`/v1/syncs/${encodeURIComponent(sync.id)}/dead-letters/retry`, { method: "POST" });
+      replace(status, notice("ok", `Run ${r.run.id} queued to send the dead letters again.`));
+      await loadRuns(box, sync, scope, status);
+    } catch (err) {
+      replace(status, notice("error", err.message));
+    }
+  } }, "Send dead letters again");
+}
+
+async function loadRuns(box, sync, scope, status) {
   const [{ runs }, { deadLetters }] = await Promise.all([
     api(`/v1/syncs/${encodeURIComponent(sync.id)}/runs`, { query: { limit: 10 } }),
     api(`/v1/syncs/${encodeURIComponent(sync.id)}/dead-letters`, { query: { limit: 20 } })]);
@@ -158,5 +171,6 @@ async function loadRuns(box, sync) {
         h("thead", {}, h("tr", {}, ["At", "Operation", "Profile", "Error"].map((t) => h("th", { scope: "col" }, t)))),
         h("tbody", {}, deadLetters.map((d) => h("tr", {}, h("td", {}, fmtTime(d.at)), h("td", {}, d.op),
           h("td", {}, h("a", { href: `#/profiles/${encodeURIComponent(d.profileId)}` }, String(d.profileId).slice(0, 8))),
-          h("td", {}, d.error)))))) : null);
+          h("td", {}, d.error))))),
+      h("div", { class: "actions" }, retryButton(box, sync, scope, status))) : null);
 }
