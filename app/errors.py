@@ -22,8 +22,8 @@ class NotFound(Exception):
         self.reason = reason
 
 
-_CODES = {400: "invalid_request", 401: "unauthorized", 404: "not_found", 413: "payload_too_large",
-          415: "unsupported_encoding"}
+_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
+          413: "payload_too_large", 415: "unsupported_encoding", 429: "rate_limited", 503: "unavailable"}
 
 
 def sdk_fields(status: int, field: str, reason: str) -> dict:
@@ -47,6 +47,15 @@ def _request_field(loc: tuple) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "body"
+
+
+def _validation_error(e: dict) -> FieldError:
+    """One of FastAPI's validation errors as ours: a body that is not JSON is `body` (FastAPI locates
+    it at `body[0]`), and a validator's own message loses pydantic's "Value error, " prefix."""
+    if e.get("type") == "json_invalid":
+        return FieldError("body", f"invalid JSON: {(e.get('ctx') or {}).get('error', e['msg'])}")
+    reason = e["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return FieldError(_request_field(tuple(e["loc"])), reason)
 
 
 def install(app: FastAPI) -> None:
@@ -105,5 +114,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError):
-        errs = [FieldError(_request_field(tuple(e["loc"])), e["msg"]) for e in exc.errors()]
+        errs = [_validation_error(e) for e in exc.errors()]
         return JSONBody(error_body(errs or [FieldError("request", "invalid request")]), status_code=400)

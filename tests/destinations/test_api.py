@@ -188,3 +188,17 @@ def test_webhook_headers_that_are_valid_are_kept(api):
     r = api.post("/v1/destinations", json=body, headers=ADMIN)
     assert r.status_code == 201, r.text
     assert r.json()["config"]["headers"] == headers
+
+
+def test_errors_read_plainly(api, clean_db, settings):
+    r = api.post("/v1/destinations", content=b'{"name": "x", ', headers={**ADMIN, "Content-Type": "application/json"})
+    assert (r.status_code, r.json()["field"]) == (400, "body") and r.json()["error"].startswith("invalid JSON: ")
+    seg, d = segment(clean_db, settings), _dest(api)
+    r = api.post("/v1/syncs", json={"segmentId": seg, "destinationId": d["id"], "schedule": {"cron": "61 * * * *"}},
+                 headers=ADMIN)
+    assert (r.status_code, r.json()["field"]) == (400, "schedule.cron"), r.text
+    assert r.json()["error"].startswith("invalid cron expression")  # not pydantic's "Value error, ..."
+    s = api.post("/v1/syncs", json={"segmentId": seg, "destinationId": d["id"]}, headers=ADMIN).json()
+    assert api.post(f"/v1/syncs/{s['id']}/run", headers=ADMIN).status_code == 202
+    busy = api.post(f"/v1/syncs/{s['id']}/run", headers=ADMIN).json()
+    assert (busy["code"], busy["field"]) == ("conflict", "id")
