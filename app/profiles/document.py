@@ -98,6 +98,8 @@ def _document(head, activity: list[dict], trait_rows: list[dict]) -> dict:
         "sources": sorted({r["source"] for r in activity if r["source"] is not None}),
         "computedTraits": computed_traits(activity),
         "mergedFrom": sorted(head["mergedFrom"]),
+        "segments": [{"id": m["id"], "name": m["name"], "since": iso_ms(m["since"])}
+                     for m in sorted(head["segments"], key=lambda m: (m["name"] or "", m["id"]))],
     }
 
 

@@ -89,6 +89,7 @@ def test_profile_search_page_graph_evidence_on_hover(page, ingest, api, screensh
             track("Order Completed", userId="user-1")])
     joined_by = api.get("/v1/profiles/user_id:user-1/explain",
                         params={"a": "anonymous_id:visitor-1", "b": "user_id:user-1"}).json()["path"][0]["messageId"]
+    assert api.post("/v1/segments", json={"name": "Pro plan", "text": "traits.plan = 'pro'"}).status_code == 201
     sign_in(page, hash_="#/profiles")
     page.get_by_label("Search profiles").fill("ann@")
     page.get_by_role("button", name="Search").click()
@@ -98,6 +99,7 @@ def test_profile_search_page_graph_evidence_on_hover(page, ingest, api, screensh
 
     expect(page.get_by_test_id("profile-id")).to_be_visible()
     expect(page.get_by_test_id("traits-table")).to_contain_text("pro")
+    expect(page.get_by_test_id("profile-segments").get_by_role("link", name="Pro plan")).to_be_visible()
     expect(page.get_by_test_id("computed-table")).to_contain_text("Order Completed (count)")
     timeline = page.get_by_test_id("timeline")
     expect(timeline.locator("li")).to_have_count(4)

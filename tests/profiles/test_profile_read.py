@@ -102,12 +102,26 @@ def test_document_identifiers_activity_and_computed_traits(client, store, settin
     assert doc["eventCount"] == 10
     assert doc["sources"] == ["stripe", "web"]
     assert (doc["firstSeen"], doc["lastSeen"]) == (day(1), day(8))
-    assert doc["mergedFrom"] == []
+    assert doc["mergedFrom"] == [] and doc["segments"] == []
     assert doc["computedTraits"] == {
         "eventCounts": {"Order Completed": 3, "Product Viewed": 2, "Upgraded Plan": 1},
         "pageViews": 2, "screenViews": 1, "conversions": 4,
         "lastEvent": {"Order Completed": day(2, 2), "Product Viewed": day(4), "Upgraded Plan": day(8)},
     }
+
+
+def test_the_document_lists_the_segments_the_profile_is_in(client, store, settings):
+    ingest(store, settings, [msg("identify", userId="s1", traits={"plan": "pro"}),
+                             msg("identify", userId="s2", traits={"plan": "free"})])
+    made = {}
+    for name, text in (("Pro", "traits.plan = 'pro'"), ("Anyone", "identifiers.user_id EXISTS"),
+                       ("Free", "traits.plan = 'free'")):
+        r = client.post("/v1/segments", json={"name": name, "text": text}, headers=ADMIN)
+        assert r.status_code == 201, r.text
+        made[name] = r.json()["id"]
+    doc = profile(client, "user_id:s1")
+    assert [(m["name"], m["id"]) for m in doc["segments"]] == [("Anyone", made["Anyone"]), ("Pro", made["Pro"])]
+    assert all(m["since"].endswith("Z") for m in doc["segments"])
 
 
 def test_the_conversion_list_is_a_parameter_with_documented_defaults():

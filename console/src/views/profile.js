@@ -45,7 +45,11 @@ export async function profileView(main, { args: [profileRef], scope }) {
   replace(main,
     h("div", { class: "page-head" },
       h("h1", {}, "Profile ", h("span", { class: "mono", "data-testid": "profile-id" }, doc.id)),
-      h("p", { class: "meta" }, `${fmtNumber(doc.eventCount)} events · sources ${doc.sources.join(", ") || "–"} · first seen ${fmtTime(doc.firstSeen)} · last seen ${fmtTime(doc.lastSeen)}`)),
+      h("p", { class: "meta" }, `${fmtNumber(doc.eventCount)} events · sources ${doc.sources.join(", ") || "–"} · first seen ${fmtTime(doc.firstSeen)} · last seen ${fmtTime(doc.lastSeen)}`),
+      h("p", { class: "meta", "data-testid": "profile-segments" }, "Segments: ",
+        ...(doc.segments.length ? doc.segments.flatMap((m, n) => [n ? ", " : "",
+          h("a", { href: `#/segments/${encodeURIComponent(m.id)}`, title: `member since ${fmtTime(m.since)}` }, m.name)])
+          : ["none"]))),
     h("div", { class: "columns" },
       h("section", { class: "card", "aria-labelledby": "traits-title" },
         h("h2", { id: "traits-title" }, "Traits"),
