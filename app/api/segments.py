@@ -59,7 +59,7 @@ async def preview(body: PreviewRequest, request: Request):
     db = svc.settings.neo4j_database
 
     def run() -> dict:
-        tree = service.definition(svc.driver, db, body.definition, body.text)
+        tree = service.definition(svc.driver, db, body.definition, body.text, svc.rules)
         return service.preview(svc.driver, db, tree, body.sample, body.given_as)
 
     return await _call(run)
@@ -71,7 +71,7 @@ async def create(body: SegmentRequest, request: Request):
     db = svc.settings.neo4j_database
 
     def run() -> dict:
-        tree = service.definition(svc.driver, db, body.definition, body.text)
+        tree = service.definition(svc.driver, db, body.definition, body.text, svc.rules)
         return service.create_segment(svc.driver, db, body.name, body.description, tree, body.given_as)
 
     return await _call(run)
@@ -102,7 +102,7 @@ async def replace(segment_id: str, body: SegmentRequest, request: Request):
 
     def run() -> dict:
         service.get_segment(svc.driver, db, segment_id)  # 404 before judging the body's definition
-        tree = service.definition(svc.driver, db, body.definition, body.text)
+        tree = service.definition(svc.driver, db, body.definition, body.text, svc.rules)
         return service.update_segment(svc.driver, db, segment_id, body.name, body.description, tree,
                                       body.given_as)
 

@@ -8,7 +8,8 @@ Semantics shared with the reference evaluator in tests/segments/reference.py:
 - a field holds a list of values (a scalar is a list of one, missing is empty); a condition holds
   when any value satisfies it; neq / not_in hold when there are values and none is equal / in;
 - comparisons are typed by the filter value: numbers with numbers, strings with strings,
-  booleans with booleans, ISO dates with ISO dates (as instants); other values never match;
+  booleans with booleans, ISO dates with ISO dates (as epoch ms); other values never match;
+- a date-only filter value stands for its whole UTC day, a date-time for one instant (values.span);
 - behaviour counts a profile's track events named N (with property filters) in a window.
 """
 from __future__ import annotations
@@ -42,6 +43,10 @@ _COMPARE = {"eq": "x = {a}", "neq": "x = {a}", "gt": "x > {a}", "gte": "x >= {a}
             "lte": "x <= {a}", "contains": "x CONTAINS {a}", "starts_with": "x STARTS WITH {a}",
             "ends_with": "x ENDS WITH {a}", "in": "x IN {a}", "not_in": "x IN {a}",
             "between": "{a} <= x <= {b}", "within_last": "{a} <= x <= {b}"}
+# Dates compare against spans (values.span): a date-only value is its whole UTC day.
+_IN_SPANS = "any(r IN {a} WHERE r[0] <= x <= r[1])"
+_DATE_COMPARE = {**_COMPARE, "eq": "{a} <= x <= {b}", "neq": "{a} <= x <= {b}", "in": _IN_SPANS,
+                 "not_in": _IN_SPANS}
 _ANY = "coalesce(any(x IN {src} WHERE {guard} AND {cmp}), false)"
 _NONE = "(size({src}) > 0 AND NOT coalesce(any(x IN {src} WHERE {guard} AND {cmp}), false))"
 _EXISTS = {"exists": "size({src}) > 0", "not_exists": "size({src}) = 0"}
@@ -110,29 +115,37 @@ class _Compiler:
         kind = comparison_kind(op, node.value, forced_kind(node))
         if kind == v.DATE and not isinstance(node, ProfileCondition):
             src = _AS_EPOCH.format(src=src)  # profile dates are stored as epoch ms already
-        a, b = self.operands(op, node.value, kind)
-        cmp = _COMPARE[op].format(a=a, b=b)
+        a, b = self.date_operands(op, node.value) if kind == v.DATE else self.operands(op, node.value)
+        cmp = (_DATE_COMPARE if kind == v.DATE else _COMPARE)[op].format(a=a, b=b)
         template = _NONE if op in ("neq", "not_in") else _ANY
         return template.format(src=src, guard=_GUARD[kind], cmp=cmp)
 
-    def operands(self, op: str, value: Any, kind: str) -> tuple[str, str | None]:
-        def typed(x: Any) -> Any:
-            return v.epoch_ms(x) if kind == v.DATE else x
+    def operands(self, op: str, value: Any) -> tuple[str, str | None]:
+        if op == "between":
+            return self.param(value[0]), self.param(value[1])
+        return self.param(value), None
 
+    def date_operands(self, op: str, value: Any) -> tuple[str, str | None]:
+        """Epoch ms bounds: a lower bound from the first ms of its span, an upper one to its last."""
         if op == "within_last":
             return self.param(self.now - value * v.DAY_MS), self.param(self.now)
         if op == "between":
-            return self.param(typed(value[0])), self.param(typed(value[1]))
+            return self.param(v.span(value[0])[0]), self.param(v.span(value[1])[1])
         if op in ("in", "not_in"):
-            return self.param([typed(x) for x in value]), None
-        return self.param(typed(value)), None
+            return self.param([list(v.span(x)) for x in value]), None
+        first, last = v.span(value)
+        if op in ("gt", "lte"):  # after the span / up to its end
+            return self.param(last), None
+        if op in ("gte", "lt"):  # from its start / before it
+            return self.param(first), None
+        return self.param(first), self.param(last)  # eq, neq: within the span
 
     def event(self, node: EventCondition) -> str:
         start, end = _MIN, _MAX
         if node.window is not None and node.window.days is not None:
             start, end = self.now - node.window.days * v.DAY_MS, self.now
         elif node.window is not None:
-            start, end = v.epoch_ms(node.window.start), v.epoch_ms(node.window.end)
+            start, end = v.span(node.window.start)[0], v.span(node.window.end)[1]
         where = " AND ".join(self.condition(w, self.source(w)) for w in node.where) or "true"
         return _EVENT.format(start=self.param(start), end=self.param(end), name=self.param(node.name),
                              where=where, op=_COUNT_OPS[node.count.op], count=self.param(node.count.value))

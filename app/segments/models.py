@@ -62,7 +62,8 @@ class Count(_Node):
 
 
 class Window(_Node):
-    """Within the last `days` days, or between two ISO dates (inclusive); absent = ever."""
+    """Within the last `days` days, or between two ISO dates (inclusive: a date-only end takes in
+    that whole UTC day); absent = ever."""
 
     days: Annotated[StrictInt, Field(ge=1, le=36_500)] | None = None
     start: StrictStr | None = None

@@ -9,6 +9,7 @@ from neo4j import Driver, ManagedTransaction
 
 from app.db import query
 from app.errors import NotFound
+from app.identity.rules import IdentityRules
 from app.ingest.messages import FieldError, MessageErrors
 from app.ingest.timestamps import iso_ms
 from app.segments import membership
@@ -16,14 +17,18 @@ from app.segments.compiler import compile_filter
 from app.segments.models import Filter, segment_refs, time_dependent
 from app.segments.printer import print_text
 from app.segments.text import parse_text
-from app.segments.validate import check, parse_tree, unusual_trait_names
+from app.segments.validate import check, normalise_identifiers, parse_tree, unusual_trait_names
+from app.settings import get_settings
 
 MAX_SAMPLE = 100
 MAX_PAGE = 1000
 
 
-def definition(driver: Driver, database: str, raw: Any = None, text: str | None = None) -> Filter:
-    """A checked filter tree from exactly one of `definition` (the tree) or `text`."""
+def definition(driver: Driver, database: str, raw: Any = None, text: str | None = None,
+               rules: IdentityRules | None = None) -> Filter:
+    """A checked filter tree from exactly one of `definition` (the tree) or `text`, its identifier
+    values normalised by `rules` (default: from the settings), so preview, save and upkeep all
+    compile the values as ingest stores them."""
     if (raw is None) == (text is None):
         raise FieldError("definition", "give exactly one of definition (a filter tree) or text")
     tree = parse_text(text) if text is not None else parse_tree(raw)
@@ -35,7 +40,7 @@ def definition(driver: Driver, database: str, raw: Any = None, text: str | None 
                                              database_=database)
         known = {r["name"] for r in records}
     check(tree, field, known)
-    return tree
+    return normalise_identifiers(tree, rules or IdentityRules(get_settings()), field)
 
 
 def _missing_refs(tx: ManagedTransaction, refs: set[str], field: str, now: int) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from app.identity.rules import EMAIL, PHONE, IdentityRules
 from app.ingest.messages import FieldError, MessageErrors, field_path
 from app.segments import values as v
 from app.segments.models import (TAGS, And, EventCondition, Filter, IdentifierCondition, Not, Or,
@@ -168,3 +169,68 @@ def unusual_trait_names(tree: Filter) -> set[str]:
     """Trait names outside the plain pattern: allowed only when registered (TraitKey)."""
     return {n.name for n in walk(tree)
             if isinstance(n, TraitCondition) and not NAME_PATTERN.fullmatch(n.name)}
+
+
+# Equality values get the identity rules' full normalisation (what ingest stores); other operators
+# take partial values, so only what cannot change their meaning: emails (and domains) are stored
+# trimmed and lower-case, phones in E.164 (no spaces, dashes, dots or brackets); ids are as given.
+_EXACT_OPS = {"eq", "neq", "in", "not_in"}
+_PHONE_FORMATTING = re.compile(r"[\s\-.()]")
+
+
+def _identifier_value(kind: str, op: str, raw: str, rules: IdentityRules) -> tuple[str | None, str]:
+    """(the value as stored identifiers spell it, or None; why it is None)."""
+    if kind == "email_domain":
+        value = raw.strip().lower()
+        return (value or None), "an email domain must not be blank"
+    if op not in _EXACT_OPS:
+        if kind in (EMAIL, PHONE):
+            value = raw.strip().lower() if kind == EMAIL else _PHONE_FORMATTING.sub("", raw)
+            if raw and not value:
+                return None, "nothing is left once spaces and formatting are removed"
+            return value, ""
+        return raw, ""
+    value = rules.normalise(kind, raw)
+    if value is not None:
+        return value, ""
+    if not raw.strip():
+        return None, f"a {kind} must not be blank"
+    if rules.is_blocked(raw) or raw.strip().lower() in rules.blocked_emails:
+        return None, f"{raw!r} is a blocked {kind} value, which ingest never stores"
+    if kind == PHONE:
+        return None, (f"{raw!r} is not a valid phone number (numbers without + are read as "
+                      f"{rules.phone_region} numbers)")
+    return None, f"{raw!r} is not a valid email address"
+
+
+def normalise_identifiers(tree: Filter, rules: IdentityRules, field: str = "definition") -> Filter:
+    """The checked tree with identifier condition values normalised as ingest normalises
+    identifiers ('Ann@Example.org' -> 'ann@example.org', '(415) 555-0100' -> '+14155550100'), so
+    they can match; a value that could never match is an error naming its path."""
+    errors: list[FieldError] = []
+
+    def value(node: IdentifierCondition, path: str) -> Any:
+        def one(raw: str, where: str) -> str:
+            out, why = _identifier_value(node.kind, node.op, raw, rules)
+            if out is None:
+                errors.append(FieldError(where, why))
+            return raw if out is None else out
+
+        if isinstance(node.value, list):
+            return [one(x, f"{path}.value[{n}]") for n, x in enumerate(node.value)]
+        return one(node.value, f"{path}.value")
+
+    def visit(node: Filter, path: str) -> Filter:
+        if isinstance(node, (And, Or)):
+            return node.model_copy(update={"filters": [visit(c, f"{path}.filters[{n}]")
+                                                       for n, c in enumerate(node.filters)]})
+        if isinstance(node, Not):
+            return node.model_copy(update={"filter": visit(node.filter, f"{path}.filter")})
+        if isinstance(node, IdentifierCondition) and node.op not in _VALUELESS:
+            return node.model_copy(update={"value": value(node, path)})
+        return node
+
+    out = visit(tree, field)
+    if errors:
+        raise MessageErrors(errors[:50])
+    return out

@@ -53,6 +53,15 @@ def epoch_ms(value: str) -> int:
     return ms
 
 
+def span(value: str) -> tuple[int, int]:
+    """The first and last epoch millisecond a filter date stands for. A date-only value is the
+    whole UTC day, so every bound includes or excludes that day as a whole ('<= 2026-12-02' and a
+    window ending on it include 23:59:59.999, '> 2026-12-02' starts at 2026-12-03, '= 2026-12-02'
+    is any time that day); a date-time is one instant."""
+    start = epoch_ms(value)
+    return (start, start) if "T" in value else (start, start + DAY_MS - 1)
+
+
 def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

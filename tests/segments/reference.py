@@ -62,13 +62,9 @@ def compare(op: str, value: Any, stored: Any, forced: str | None = None, epoch_f
     if kind == "date":
         if not epoch_field:
             vals = [epoch_ms(x) if is_iso_date(x) else None for x in vals]
-        conv = (lambda d: epoch_ms(d))
         if op == "within_last":
-            target = [now - value * DAY_MS, now]
-        elif op in ("in", "not_in", "between"):
-            target = [conv(d) for d in value]
-        else:
-            target = conv(value)
+            return any(x is not None and _typed(kind, x) and now - value * DAY_MS <= x <= now for x in vals)
+        return _date_compare(op, value, vals)
 
     def test(x: Any, o: str) -> bool:
         if x is None or not _typed(kind, x):
@@ -86,12 +82,33 @@ def compare(op: str, value: Any, stored: Any, forced: str | None = None, epoch_f
     return any(test(x, op) for x in vals)
 
 
+def _day(d: str) -> tuple[int, int]:
+    """A filter date as (first ms, last ms): a date without a time is all of that UTC day."""
+    first = epoch_ms(d)
+    return (first, first) if "T" in d else (first, first + DAY_MS - 1)
+
+
+def _date_compare(op: str, value: Any, stored: list) -> bool:
+    vals = [x for x in stored if x is not None and _typed("date", x)]
+    if op == "between":
+        lo, hi = _day(value[0])[0], _day(value[1])[1]
+        return any(lo <= x <= hi for x in vals)
+    days = [_day(d) for d in value] if op in ("in", "not_in") else [_day(value)]
+    within = any(lo <= x <= hi for x in vals for lo, hi in days)
+    if op in ("eq", "in"):
+        return within
+    if op in ("neq", "not_in"):
+        return bool(stored) and not within  # any stored value counts, dates or not
+    (lo, hi), = days
+    return any({"gt": x > hi, "gte": x >= lo, "lt": x < lo, "lte": x <= hi}[op] for x in vals)
+
+
 def _event_count(node: EventCondition, snap: Snapshot, now: int) -> int:
     start, end = MIN, MAX
     if node.window is not None and node.window.days is not None:
         start, end = now - node.window.days * DAY_MS, now
     elif node.window is not None:
-        start, end = epoch_ms(node.window.start), epoch_ms(node.window.end)
+        start, end = _day(node.window.start)[0], _day(node.window.end)[1]
     n = 0
     for e in snap.events:
         if e.get("event") != node.name or not start <= e["ts"] <= end:
