@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import stripe
 
 from app.ingest.messages import FieldError
@@ -45,7 +46,8 @@ _USER_ID_KEYS = ("userId", "user_id", "userid")
 
 
 def verify(payload: bytes, signature: str | None, secret: str | None, tolerance: int) -> dict:
-    """The event as a dict; FieldError naming Stripe-Signature when it is missing, wrong or too old."""
+    """The event as a dict; FieldError naming Stripe-Signature when it is missing, wrong or too old,
+    or `body` when the signed body is not a JSON object."""
     if not secret:
         raise FieldError(
             "Stripe-Signature", "no Stripe webhook secret is configured (CDP_STRIPE_WEBHOOK_SECRET)", 503
@@ -53,107 +55,162 @@ def verify(payload: bytes, signature: str | None, secret: str | None, tolerance:
     if not signature:
         raise FieldError("Stripe-Signature", "header required")
     try:
-        event = stripe.Webhook.construct_event(payload, signature, secret, tolerance=tolerance)
+        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
     except stripe.SignatureVerificationError as exc:
         raise FieldError(
             "Stripe-Signature", f"signature verification failed: {exc.user_message or exc}"
         ) from None
-    except ValueError as exc:
+    except ValueError as exc:  # not UTF-8
         raise FieldError("body", f"not a Stripe event: {exc}") from None
-    return event.to_dict()
+    # Parsed here rather than by the library: orjson refuses NaN and caps nesting depth with a
+    # ValueError, where json's deep recursion or a non-object body would be a 500.
+    try:
+        event = orjson.loads(payload)
+    except orjson.JSONDecodeError as exc:
+        raise FieldError("body", f"not a Stripe event: {exc}") from None
+    if not isinstance(event, dict):
+        raise FieldError("body", "not a Stripe event: must be a JSON object")
+    return event
 
 
-def _amount(value: Any, currency: str | None) -> float | None:
-    if not isinstance(value, int):
+# Every field the mapping reads is checked here; a wrong type is a 400 naming its path, since a
+# signed but malformed event is a bug on the sender's side that redelivery will not fix.
+_MAX_INT = 2**63 - 1
+_MAX_CREATED = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second datetime can hold
+_KINDS: dict[str, tuple[Any, str]] = {
+    "string": (lambda x: isinstance(x, str), "a string"),
+    "id": (lambda x: isinstance(x, str) and 0 < len(x) <= 256, "a string of 1 to 256 characters"),
+    "integer": (lambda x: type(x) is int and -_MAX_INT - 1 <= x <= _MAX_INT, "a 64-bit integer"),
+    "created": (lambda x: type(x) is int and 0 <= x <= _MAX_CREATED, "Unix seconds from 0 to 253402300799"),
+    "boolean": (lambda x: isinstance(x, bool), "true or false"),
+    "object": (lambda x: isinstance(x, dict), "an object"),
+    "list": (lambda x: isinstance(x, list), "a list"),
+}
+
+
+class _Fields:
+    """Reads one object's fields, each of a known kind; None when absent or null."""
+
+    def __init__(self, obj: dict, path: str):
+        self.obj, self.path = obj, path
+
+    def get(self, key: str, kind: str, required: bool = False) -> Any:
+        value = self.obj.get(key)
+        where = f"{self.path}.{key}" if self.path else key
+        if value is None:
+            if required:
+                raise FieldError(where, "required")
+            return None
+        ok, want = _KINDS[kind]
+        if not ok(value):
+            raise FieldError(where, f"must be {want}")
+        return value
+
+    def child(self, key: str, required: bool = False) -> _Fields:
+        """The object at `key` (an empty one when absent or null)."""
+        return _Fields(self.get(key, "object", required) or {}, f"{self.path}.{key}" if self.path else key)
+
+
+def _amount(value: int | None, currency: str | None) -> float | None:
+    if value is None:
         return None
     return float(value) if (currency or "").lower() in ZERO_DECIMAL else value / 100
 
 
-def _user_id(obj: dict) -> str | None:
-    for source in (obj.get("metadata"), (obj.get("subscription_details") or {}).get("metadata")):
+def _user_id(obj: _Fields) -> str | None:
+    for source in (obj.child("metadata"), obj.child("subscription_details").child("metadata")):
         for key in _USER_ID_KEYS:
-            if isinstance(source, dict) and source.get(key):
-                return str(source[key])
-    ref = obj.get("client_reference_id")  # Checkout's field for the app's own user id
-    return str(ref) if ref else None
+            value = source.get(key, "string")  # Stripe metadata values are strings
+            if value:
+                return value
+    return obj.get("client_reference_id", "string") or None  # Checkout's field for the app's own user id
 
 
-def _email(obj: dict) -> str | None:
+def _email(obj: _Fields) -> str | None:
     for value in (
-        obj.get("customer_email"),
-        (obj.get("customer_details") or {}).get("email"),
-        obj.get("receipt_email"),
-        (obj.get("billing_details") or {}).get("email"),
+        obj.get("customer_email", "string"),
+        obj.child("customer_details").get("email", "string"),
+        obj.get("receipt_email", "string"),
+        obj.child("billing_details").get("email", "string"),
     ):
-        if value:
-            return str(value)
+        if value and value.strip():
+            return value
     return None
 
 
-def _properties(kind: str, obj: dict) -> dict:
-    currency = obj.get("currency")
+def _properties(kind: str, obj: _Fields) -> dict:
+    currency = obj.get("currency", "string")
     props: dict[str, Any] = {"currency": currency}
     if kind.startswith(("charge.", "payment_intent.")):
         props |= {
-            "amount": _amount(obj.get("amount"), currency),
-            "paymentIntentId": obj.get("payment_intent"),
-            "chargeId": obj.get("id") if kind.startswith("charge.") else None,
+            "amount": _amount(obj.get("amount", "integer"), currency),
+            "paymentIntentId": obj.get("payment_intent", "string"),
+            "chargeId": obj.get("id", "string") if kind.startswith("charge.") else None,
         }
     elif kind.startswith("invoice."):
         props |= {
             "amount": _amount(
-                obj.get("amount_paid") if kind == "invoice.paid" else obj.get("amount_due"), currency
+                obj.get("amount_paid" if kind == "invoice.paid" else "amount_due", "integer"), currency
             ),
-            "invoiceId": obj.get("id"),
-            "invoiceNumber": obj.get("number"),
-            "subscriptionId": obj.get("subscription"),
+            "invoiceId": obj.get("id", "string"),
+            "invoiceNumber": obj.get("number", "string"),
+            "subscriptionId": obj.get("subscription", "string"),
         }
     elif kind.startswith("checkout.session."):
         props |= {
-            "amount": _amount(obj.get("amount_total"), currency),
-            "checkoutSessionId": obj.get("id"),
-            "mode": obj.get("mode"),
-            "paymentStatus": obj.get("payment_status"),
-            "subscriptionId": obj.get("subscription"),
+            "amount": _amount(obj.get("amount_total", "integer"), currency),
+            "checkoutSessionId": obj.get("id", "string"),
+            "mode": obj.get("mode", "string"),
+            "paymentStatus": obj.get("payment_status", "string"),
+            "subscriptionId": obj.get("subscription", "string"),
         }
     elif kind.startswith("customer.subscription."):
-        item = ((obj.get("items") or {}).get("data") or [{}])[0]
-        price = item.get("price") or {}
-        currency = price.get("currency") or currency
+        items = obj.child("items").get("data", "list") or []
+        if items and not isinstance(items[0], dict):
+            raise FieldError(f"{obj.path}.items.data[0]", "must be an object")
+        price = _Fields(items[0] if items else {}, f"{obj.path}.items.data[0]").child("price")
+        currency = price.get("currency", "string") or currency
+        price_id = price.get("id", "string")
         props |= {
-            "subscriptionId": obj.get("id"),
-            "status": obj.get("status"),
-            "priceId": price.get("id"),
-            "plan": price.get("nickname") or price.get("lookup_key") or price.get("id"),
-            "interval": (price.get("recurring") or {}).get("interval"),
+            "subscriptionId": obj.get("id", "string"),
+            "status": obj.get("status", "string"),
+            "priceId": price_id,
+            "plan": price.get("nickname", "string") or price.get("lookup_key", "string") or price_id,
+            "interval": price.child("recurring").get("interval", "string"),
             "currency": currency,
-            "amount": _amount(price.get("unit_amount"), currency),
-            "cancelAtPeriodEnd": obj.get("cancel_at_period_end"),
+            "amount": _amount(price.get("unit_amount", "integer"), currency),
+            "cancelAtPeriodEnd": obj.get("cancel_at_period_end", "boolean"),
         }
     return {k: v for k, v in props.items() if v is not None}
 
 
 def to_message(event: dict) -> tuple[dict | None, str | None]:
-    """(track message, None) or (None, why it was not mapped)."""
-    kind = event.get("type")
+    """(track message, None) or (None, why it was not mapped); FieldError naming the path of a
+    field of the wrong type."""
+    fields = _Fields(event, "")
+    kind = fields.get("type", "string", required=True)
+    event_id = fields.get("id", "id", required=True)
+    created = fields.get("created", "created", required=True)
+    livemode = fields.get("livemode", "boolean")
+    obj = fields.child("data", required=True).child("object", required=True)
     name = EVENT_NAMES.get(kind)
     if name is None:
         return None, f"event type {kind!r} is not mapped"
-    obj = (event.get("data") or {}).get("object") or {}
     user_id, email = _user_id(obj), _email(obj)
-    customer = obj.get("customer") if isinstance(obj.get("customer"), str) else None
+    customer = obj.get("customer", "string") or None
+    props = _properties(kind, obj)
     if not (user_id or email or customer):
         return None, "no customer, email or metadata.userId to attribute it to"
     msg: dict[str, Any] = {
-        "messageId": event["id"],
+        "messageId": event_id,
         "event": name,
-        "timestamp": datetime.fromtimestamp(event.get("created") or 0, tz=UTC).isoformat(),
+        "timestamp": datetime.fromtimestamp(created, tz=UTC).isoformat(),
         "properties": {
-            **_properties(kind, obj),
-            "stripeEventId": event["id"],
+            **props,
+            "stripeEventId": event_id,
             "stripeEventType": kind,
             "stripeCustomerId": customer,
-            "livemode": event.get("livemode"),
+            "livemode": livemode,
         },
         "context": {"library": {"name": "stripe-webhook"}},
     }

@@ -192,3 +192,90 @@ def test_without_a_configured_secret_the_endpoint_refuses(client):
     body = event("charge.succeeded", {"id": "ch_4", "customer": "cus_1"})
     r = client.post("/v1/webhooks/stripe", content=body, headers=signed(body))
     assert r.status_code == 503 and r.json()["field"] == "Stripe-Signature"
+
+
+def _stored(driver) -> int:
+    return driver.execute_query("MATCH (e:Event) RETURN count(e) AS n").records[0]["n"]
+
+
+def _raw(**top) -> bytes:
+    """A charge event with top-level fields replaced (a value of ... removes the field)."""
+    fields = json.loads(event("charge.succeeded", {"id": "ch_9", "amount": 100, "currency": "usd",
+                                                   "customer": "cus_9"}))
+    fields.update(top)
+    return json.dumps({k: v for k, v in fields.items() if v is not ...}).encode()
+
+
+def _with(kind: str, **obj) -> bytes:
+    return event(kind, {"id": "x_1", "customer": "cus_9", "currency": "usd", **obj})
+
+
+_SUB = "customer.subscription.updated"
+_ITEMS = "data.object.items.data[0]"
+
+
+@pytest.mark.parametrize("body, field, fragment", [
+    (b"[1,2]", "body", "JSON object"),
+    (b'"evt"', "body", "JSON object"),
+    (b"null", "body", "JSON object"),
+    (b"{", "body", "not a Stripe event"),
+    (b'{"id": NaN}', "body", "not a Stripe event"),
+    (b"[" * 5000 + b"]" * 5000, "body", "not a Stripe event"),
+    (b"\xff\xfe{}", "body", "not a Stripe event"),
+    (_raw(data={"object": "ch_9"}), "data.object", "must be an object"),
+    (_raw(data={"object": None}), "data.object", "required"),
+    (_raw(data=[1]), "data", "must be an object"),
+    (_raw(data=...), "data", "required"),
+    (_raw(created="yesterday"), "created", "Unix seconds"),
+    (_raw(created=10**30), "created", "Unix seconds"),
+    (_raw(created=-1), "created", "Unix seconds"),
+    (_raw(created=1.5), "created", "Unix seconds"),
+    (_raw(created=True), "created", "Unix seconds"),
+    (_raw(created=...), "created", "required"),
+    (_raw(id=...), "id", "required"),
+    (_raw(id=42), "id", "string"),
+    (_raw(id=""), "id", "string of 1 to 256"),
+    (_raw(id="e" * 257), "id", "string of 1 to 256"),
+    (_raw(type=None), "type", "required"),
+    (_raw(type=["charge.succeeded"]), "type", "must be a string"),
+    (_raw(livemode="no"), "livemode", "true or false"),
+    (_with("charge.succeeded", amount="12"), "data.object.amount", "64-bit integer"),
+    (_with("charge.succeeded", amount=10**30), "data.object.amount", "64-bit integer"),
+    (_with("charge.succeeded", amount=True), "data.object.amount", "64-bit integer"),
+    (_with("charge.succeeded", currency=1), "data.object.currency", "must be a string"),
+    (_with("charge.succeeded", customer={"id": "cus_9"}), "data.object.customer", "must be a string"),
+    (_with("charge.succeeded", metadata="user-7"), "data.object.metadata", "must be an object"),
+    (_with("charge.succeeded", metadata={"userId": {"a": 1}}), "data.object.metadata.userId", "a string"),
+    (_with("charge.succeeded", payment_intent=["pi"]), "data.object.payment_intent", "must be a string"),
+    (_with("charge.succeeded", billing_details={"email": 5}), "data.object.billing_details.email", "string"),
+    (_with("checkout.session.completed", customer_details="ann@example.org"), "data.object.customer_details",
+     "must be an object"),
+    (_with("checkout.session.completed", client_reference_id=7), "data.object.client_reference_id", "string"),
+    (_with("invoice.paid", amount_paid=1e3), "data.object.amount_paid", "64-bit integer"),
+    (_with("invoice.paid", subscription_details={"metadata": []}),
+     "data.object.subscription_details.metadata", "must be an object"),
+    (_with(_SUB, items="si_1"), "data.object.items", "must be an object"),
+    (_with(_SUB, items={"data": {"price": {}}}), "data.object.items.data", "must be a list"),
+    (_with(_SUB, items={"data": [1]}), _ITEMS, "must be an object"),
+    (_with(_SUB, items={"data": [{"price": "price_1"}]}), f"{_ITEMS}.price", "must be an object"),
+    (_with(_SUB, items={"data": [{"price": {"unit_amount": "4"}}]}), f"{_ITEMS}.price.unit_amount",
+     "integer"),
+    (_with(_SUB, items={"data": [{"price": {"recurring": []}}]}), f"{_ITEMS}.price.recurring", "an object"),
+    (_with(_SUB, cancel_at_period_end="yes"), "data.object.cancel_at_period_end", "true or false"),
+])
+def test_signed_but_malformed_events_are_a_400_naming_the_field(stripe_client, clean_db, body, field,
+                                                                fragment):
+    r = stripe_client.post("/v1/webhooks/stripe", content=body, headers=signed(body))
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == field and fragment in r.json()["error"], r.json()
+    assert _stored(clean_db) == 0
+
+
+def test_nulls_and_empty_lists_are_absent_fields_not_errors(stripe_client, clean_db):
+    body = _with(_SUB, metadata=None, customer_details=None, items={"data": []}, cancel_at_period_end=None,
+                 status=None)
+    r = stripe_client.post("/v1/webhooks/stripe", content=body, headers=signed(body))
+    assert r.status_code == 200 and r.json()["messageId"] == "evt_1", r.text
+    [e] = _events(clean_db)
+    assert json.loads(e["props"]) == {"currency": "usd", "subscriptionId": "x_1", "stripeEventId": "evt_1",
+                                      "stripeEventType": _SUB, "stripeCustomerId": "cus_9", "livemode": False}
