@@ -1,8 +1,11 @@
 """An erased person leaves every destination too. Erasure deletes the profile before any sync runs,
 so its exit would reach a sync with nothing left to address the person by (and was skipped): the
 person's identifiers are sealed (encrypted like destination secrets) under its profile ids before
-anything is deleted, read back by the sync that sends the exit, and deleted with the feed entries
-(segment feed retention). Nothing is kept for a person no synced segment holds."""
+anything is deleted, read back by the sync that sends the exit (or retries a refused removal), and
+deleted with the feed entries (segment feed retention). Sealed whenever any sync exists: whether a
+destination still has to hear of the person (a member now, an exit no run has sent yet, a removal
+dead-lettered) cannot be told from the membership alone, and would race the segment worker.
+The person's dead letters keep no addresses: they are blanked here, and read the seal on retry."""
 
 from __future__ import annotations
 
@@ -15,9 +18,9 @@ from app.destinations.secrets import SecretBox
 def seal_erased(driver: Driver, database: str, box: SecretBox, profile_ids: list[str], keys: list[str],
                 at: int) -> bool:
     """Before an erasure deletes anything. `keys`: the person's identifier keys, newest first.
-    Whether anything was kept (only for members of a segment a sync sends)."""
-    records, _, _ = driver.execute_query(query("destinations/synced_members"), ids=profile_ids,
-                                         database_=database)
+    Whether anything was kept (nothing when no sync exists)."""
+    driver.execute_query(query("destinations/blank_dead_letters"), ids=profile_ids, database_=database)
+    records, _, _ = driver.execute_query(query("destinations/any_sync"), database_=database)
     if not records[0]["synced"]:
         return False
     identifiers: dict[str, list[str]] = {}

@@ -49,7 +49,10 @@ class BatchOutcome:
     dead: list[dict] = field(default_factory=list)
     retried: list[str] = field(default_factory=list)  # dead letters this batch sent again (deleted with it)
 
-    def dead_letter(self, run: dict, op: str, profile_id: str, fields: dict, error: str) -> None:
+    def dead_letter(self, run: dict, op: str, profile_id: str, fields: dict, error: str,
+                    erased: bool = False) -> None:
+        if erased:  # an erased person's addresses live only in the erasure's seal (app/destinations/erasures.py)
+            fields, error = {}, f"refused the removal of an erased person ({error.split(':', 1)[0]})"
         self.failed += 1
         self.errors.append(f"{op} {profile_id}: {error}"[:500])
         self.dead.append(
@@ -155,8 +158,9 @@ class RunStore:
             out.append(x)
         return out
 
-    def dead_letters_to_retry(self, sync_id: str, before: int, limit: int) -> list[dict]:
-        return [dict(r["x"]) for r in self._run("dead_letters_to_retry", sync=sync_id, before=before, limit=limit)]
+    def dead_letters_to_retry(self, sync_id: str, run_id: str, before: int, limit: int) -> list[dict]:
+        rows = self._run("dead_letters_to_retry", sync=sync_id, run=run_id, before=before, limit=limit)
+        return [dict(r["x"]) for r in rows]
 
     def delete_dead_letter(self, sync_id: str, dl_id: str) -> None:
         if not self._run("delete_dead_letter", sync=sync_id, id=dl_id)[0]["deleted"]:

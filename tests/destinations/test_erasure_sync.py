@@ -4,12 +4,20 @@ deleted with the feed entries it was kept for."""
 
 from fastapi.testclient import TestClient
 
+from app.destinations.runs import RETRY_TRIGGER
 from app.main import create_app
 from app.settings import get_settings
-from tests.destinations.conftest import destination, people, run_now, segment, sync
+from tests.destinations.conftest import destination, people, run_now, segment, set_plan, sync, upkeep
 from tests.helpers import ADMIN, count
 
 DAY_MS = 86_400_000
+HS_TOKEN = "pat-na1-test-token"
+
+
+def retry(engine, sync_row: dict) -> dict:
+    run = engine.runs.create(engine.store.sync(sync_row["id"]), RETRY_TRIGGER)
+    assert engine.execute(run["id"]).outcome == "done"
+    return engine.runs.get(run["id"])
 
 
 def erase(client: TestClient, email: str) -> None:
@@ -44,12 +52,77 @@ def test_an_erased_member_is_removed_from_each_destination(engine, store, settin
     assert not any(k in removal["members"][0] for k in ("firstName", "lastName"))  # traits are gone
 
 
-def test_nothing_is_kept_for_a_person_no_synced_segment_holds(engine, store, settings, sync_settings):
-    pros = people(store, settings, 2, plan="free")
-    segment(engine.feed.driver, settings)  # 'pro': neither is a member, and no sync sends it anyway
+def test_nothing_is_kept_when_no_sync_exists(engine, store, settings, sync_settings):
+    pros = people(store, settings, 2)
+    segment(engine.feed.driver, settings)  # members, but no destination hears of this segment
     with TestClient(create_app(sync_settings)) as client:
         erase(client, min(pros))
     assert count(engine.feed.driver, "MATCH (x:ErasedProfile) RETURN count(x)") == 0
+
+
+def test_a_person_erased_after_leaving_before_the_exit_was_sent_is_removed(engine, store, settings,
+                                                                           sync_settings, webhook_fake):
+    pros = people(store, settings, 2)
+    gone = min(pros)
+    seg = segment(engine.feed.driver, settings)
+    s = sync(engine, seg, destination(engine, "webhook", {"url": webhook_fake.url},
+                                      {"signingSecret": webhook_fake.secret})["id"])
+    run_now(engine, s)
+    set_plan(store, settings, [gone], "free")  # leaves the segment; no run has sent the exit yet
+    upkeep(engine.feed.driver, settings, [pros[gone]])
+    with TestClient(create_app(sync_settings)) as client:
+        erase(client, gone)
+    run = run_now(engine, s)
+    assert (run["removed"], run["skipped"]) == (1, 0)
+    [removal] = [b for b in webhook_fake.batches.values() if b["type"] == "segment.members.removed"]
+    assert [(m["profileId"], m["email"], m["erased"]) for m in removal["members"]] == [(pros[gone], gone, True)]
+
+
+def test_an_erased_persons_dead_letters_keep_no_addresses(engine, store, settings, sync_settings, webhook_fake):
+    pros = people(store, settings, 2)
+    gone = min(pros)
+    seg = segment(engine.feed.driver, settings)
+    s = sync(engine, seg, destination(engine, "webhook", {"url": webhook_fake.url},
+                                      {"signingSecret": webhook_fake.secret})["id"])
+    webhook_fake.poison.add(pros[gone])
+    run_now(engine, s)  # the add is refused: a dead letter holding the email
+    [before] = engine.runs.dead_letters(s["id"], 10, None)
+    assert before["fields"]["email"] == gone
+    webhook_fake.poison = set()
+    run_now(engine, s)
+    with TestClient(create_app(sync_settings)) as client:
+        erase(client, gone)
+    [blanked] = engine.runs.dead_letters(s["id"], 10, None)
+    assert blanked["fields"] == {} and gone not in blanked["error"]
+
+    webhook_fake.poison.add(pros[gone])  # the removal is refused too: its letter names no address
+    run = run_now(engine, s)
+    assert run["failed"] == 1 and not any(gone in e for e in run["errors"])
+    letters = engine.runs.dead_letters(s["id"], 10, None)
+    assert all(x["fields"] == {} and gone not in x["error"] for x in letters)
+    webhook_fake.poison = set()
+    retried = retry(engine, s)  # the retry reads the seal
+    assert retried["removed"] == 1 and engine.runs.dead_letters(s["id"], 10, None) == []
+    assert pros[gone] in webhook_fake.members("removed")
+
+
+def test_hubspot_flags_an_erased_contact_without_creating_one(engine, store, settings, sync_settings, hubspot_fake):
+    pros = people(store, settings, 2)
+    first, second = sorted(pros)
+    seg = segment(engine.feed.driver, settings)
+    s = sync(engine, seg, destination(engine, "hubspot", {"membershipProperty": "cdp_pro"},
+                                      {"accessToken": HS_TOKEN})["id"])
+    run_now(engine, s)
+    del hubspot_fake.contacts[second]  # the CRM's own GDPR delete already removed this one
+    upserts = hubspot_fake.count("POST")
+    with TestClient(create_app(sync_settings)) as client:
+        erase(client, first)
+        erase(client, second)
+    run = run_now(engine, s)
+    assert (run["status"], run["removed"]) == ("succeeded", 2)
+    assert hubspot_fake.count("POST") == upserts  # no upsert: it could create a contact again
+    assert sorted(hubspot_fake.updates) == [first, second]
+    assert hubspot_fake.contacts[first]["properties"]["cdp_pro"] == "false" and second not in hubspot_fake.contacts
 
 
 def test_seals_go_with_the_feed_entries(engine, store, settings, sync_settings, webhook_fake, monkeypatch):
