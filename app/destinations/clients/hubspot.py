@@ -11,6 +11,7 @@ from hubspot.crm.contacts import (
     ApiException,
     BatchInputSimplePublicObjectBatchInputUpsert,
     SimplePublicObjectBatchInputUpsert,
+    SimplePublicObjectInput,
 )
 
 from app.destinations.clients import Caller, DestinationClient, Failures
@@ -37,6 +38,7 @@ class HubSpotClient(DestinationClient):
         # The SDK's retry is left off: retries, backoff and Retry-After are ours, shared by all vendors.
         self.api = HubSpot(access_token=secrets["accessToken"], host=settings.hubspot_api_url.rstrip("/"))
         self.batch_api = self.api.crm.contacts.batch_api
+        self.basic_api = self.api.crm.contacts.basic_api
         self.membership_property = config.get("membershipProperty")
         self.can_remove = bool(self.membership_property)
         self.caller = caller
@@ -95,9 +97,36 @@ class HubSpotClient(DestinationClient):
     def remove(self, members: list[Member]) -> Failures:
         assert self.membership_property, "the engine skips exits for a HubSpot destination without one"
         # Only the key and the flag: an exited profile's other properties are left as they were.
-        return self._upsert(
-            [Member(m.profile_id, {"email": m.email}) for m in members], {self.membership_property: "false"}
-        )
+        staying = [Member(m.profile_id, {"email": m.email}) for m in members if not m.erased]
+        failures = self._upsert(staying, {self.membership_property: "false"}) if staying else []
+        return failures + [f for m in members if m.erased for f in self._unflag_existing(m)]
+
+    def _unflag_existing(self, m: Member) -> Failures:
+        """An erased person's contact: flagged out only if HubSpot still has it (an update by email,
+        never an upsert, which would create again a contact the CRM's own GDPR delete removed)."""
+        body = SimplePublicObjectInput(properties={self.membership_property: "false"})
+
+        def attempt() -> Failures:
+            try:
+                self.basic_api.update(str(m.email), body, id_property="email")
+            except urllib3.exceptions.HTTPError as exc:
+                raise network_error("hubspot", exc) from exc
+            except ApiException as exc:
+                status = int(exc.status or 0)
+                if status == 404:
+                    return []  # not in HubSpot: nothing to flag
+                if status == 429:
+                    raise Retryable("hubspot 429", retry_after_seconds(
+                        {k.lower(): v for k, v in (exc.headers or {}).items()}.get("retry-after")),
+                        rate_limited=True) from exc
+                if status >= 500 or status == 0:
+                    raise Retryable(f"hubspot {status}: {exc.reason}") from exc
+                if status in (401, 403):
+                    raise Permanent(f"hubspot {status}: {_message(exc.body)}", fatal=True) from exc
+                return [(m, f"hubspot {status}: {_message(exc.body)}")]
+            return []
+
+        return self.caller.call(attempt)
 
 
 def _message(body) -> str:

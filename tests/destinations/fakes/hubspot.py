@@ -1,15 +1,19 @@
-"""HubSpot CRM v3 contacts batch upsert: POST /crm/v3/objects/contacts/batch/upsert, at most 100
-inputs, idProperty email. A batch with an invalid email is refused whole (400 VALIDATION_ERROR)."""
+"""HubSpot CRM v3 contacts: batch upsert (POST /crm/v3/objects/contacts/batch/upsert, at most 100
+inputs, idProperty email; a batch with an invalid email is refused whole, 400 VALIDATION_ERROR) and
+update by a unique property (PATCH /crm/v3/objects/contacts/{email}?idProperty=email; 404 when no
+contact has it, never a create)."""
 
 from __future__ import annotations
 
 import re
 import time
 import uuid
+from urllib.parse import unquote
 
 from tests.destinations.fakes.server import Answer, FakeServer, Req
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CONTACT = "/crm/v3/objects/contacts/"
 
 
 def _now() -> str:
@@ -22,12 +26,15 @@ class HubSpotFake(FakeServer):
         self.token = token
         self.contacts: dict[str, dict] = {}  # email -> {id, properties}
         self.reject = set()
+        self.updates: list[str] = []  # emails PATCHed, in order
 
     def handle(self, req: Req) -> Answer:
         if req.headers.get("authorization") != f"Bearer {self.token}":
             return Answer(
                 401, {"status": "error", "category": "INVALID_AUTHENTICATION", "message": "bad token"}
             )
+        if req.method == "PATCH" and req.path.startswith(_CONTACT):
+            return self._update(req)
         if req.method != "POST" or req.path != "/crm/v3/objects/contacts/batch/upsert":
             return Answer(
                 404, {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "no such route"}
@@ -75,3 +82,17 @@ class HubSpotFake(FakeServer):
         return Answer(
             200, {"status": "COMPLETE", "results": results, "startedAt": _now(), "completedAt": _now()}
         )
+
+    def _update(self, req: Req) -> Answer:
+        email = unquote(req.path[len(_CONTACT):]).lower()
+        if (req.query.get("idProperty") or [None])[0] != "email":
+            return Answer(400, {"status": "error", "category": "VALIDATION_ERROR", "message": "idProperty"})
+        with self.lock:
+            self.updates.append(email)
+            c = self.contacts.get(email)
+            if c is None:
+                return Answer(404, {"status": "error", "category": "OBJECT_NOT_FOUND",
+                                    "message": "resource not found"})
+            c["properties"].update(req.json().get("properties") or {})
+            return Answer(200, {"id": c["id"], "properties": dict(c["properties"]), "createdAt": _now(),
+                                "updatedAt": _now(), "archived": False})
