@@ -45,7 +45,11 @@ def redact_fields(fields: dict) -> dict:
     return {k: _redact_value(v) if k in PII_FIELDS else v for k, v in fields.items()}
 
 
+_AUTH_HEADER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+
+
 def scrub_secrets(text: str) -> str:
+    text = _AUTH_HEADER.sub(lambda m: m.group(1) + " [redacted]", text)
     return _SECRET_PARAM.sub(lambda m: m.group(1) + "=[redacted]", text)
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import redis
 from neo4j import Driver
+from neo4j.exceptions import ServiceUnavailable, SessionExpired
 
 from app.destinations.clients import Caller, DestinationClient, Failures, build_client
 from app.destinations.erasures import erased_rows
@@ -21,10 +22,13 @@ from app.destinations.runs import RETRY_TRIGGER, TERMINAL, BatchOutcome, RunStor
 from app.destinations.secrets import SecretBox
 from app.destinations.store import DestinationStore
 from app.errors import NotFound
-from app.logs import scrub_secrets
+from app.logs import scrub
 from app.settings import Settings
 
 log = logging.getLogger("cdp.sync")
+# Neo4j or Redis away for a moment: not the run's fault, and a killed worker's run resumes from its
+# cursor the same way, so these leave the run as it is rather than fail it.
+_OUR_SERVERS_AWAY = (ServiceUnavailable, SessionExpired, redis.ConnectionError, redis.TimeoutError)
 
 
 @dataclass
@@ -102,8 +106,8 @@ class SyncEngine:
         )
 
     def remember(self, sync: dict, sent: list[Member], removed: list[str]) -> None:
-        if not sync.get("pushTraitChanges"):
-            return
+        # Kept whatever pushTraitChanges says: a digest is also the record that a run delivered the
+        # member, which trait pushes require, so turning pushes on later finds the members it sent.
         pipe = self.redis.pipeline(transaction=False)
         if sent:
             pipe.hset(digest_key(sync["id"]), mapping={m.profile_id: m.digest() for m in sent})
@@ -141,18 +145,20 @@ class SyncEngine:
             return RunResult("done", self._fail(run_id, f"{exc.field}: {exc.reason}"))
         except Permanent as exc:  # fatal: credentials or target refused
             return RunResult("done", self._fail(run_id, str(exc)))
+        except _OUR_SERVERS_AWAY:
+            raise  # the run stays active; beat re-queues it once its lock lapses, and it resumes
         except Exception as exc:  # a bug or an SDK's surprise must end the run, not strand it
             # Left to Celery, the run stayed `running` for ever (beat re-queued it, it failed again,
             # and no new run could start), and the exception's text went to the log unredacted.
             log.exception("sync run raised", extra={"fields": {"run": run_id}})
-            return RunResult("done", self._fail(run_id, f"unexpected error: {type(exc).__name__}: "
-                                                        f"{scrub_secrets(str(exc))}"))
+            return RunResult("done", self._fail(run_id, f"unexpected error: {type(exc).__name__}: {exc}"))
         finally:
             if client is not None:
                 client.close()
             lock.release()
 
     def _fail(self, run_id: str, reason: str) -> dict | None:
+        reason = scrub(reason)  # run records are readable with a read token: no addresses, no credentials
         log.error("sync run failed", extra={"fields": {"run": run_id, "reason": reason[:300]}})
         try:
             return self.runs.finish(run_id, "failed", [reason[:500]])
@@ -200,7 +206,7 @@ class SyncEngine:
         """Dead letters sent again as the profiles are now: an add (or update) of one still a member,
         a remove of one that is not (or was erased); a letter the profile's state has overtaken is
         dropped, counted as skipped. Sent or dropped, the letters go; refused again, a new one is made."""
-        letters = self.runs.dead_letters_to_retry(run["syncId"], run["createdAt"], size)
+        letters = self.runs.dead_letters_to_retry(run["syncId"], run["id"], run["createdAt"], size)
         if not letters:
             return False
         latest = {x["profileId"]: x["op"] for x in letters}  # oldest first: the last letter wins
@@ -256,7 +262,7 @@ class SyncEngine:
         # the add must be the last word.
         failed = send(client.remove, to_remove, client.max_batch)
         for m, error in failed:
-            out.dead_letter(run, "remove", m.profile_id, m.fields, error)
+            out.dead_letter(run, "remove", m.profile_id, m.fields, error, erased=m.erased)
         out.removed += len(to_remove) - len(failed)
         members = list(to_add.values())
         failed_add = send(client.add, members, client.max_batch)

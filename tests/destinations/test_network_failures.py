@@ -6,6 +6,7 @@ import json
 import logging
 
 import pytest
+import redis
 
 from app.destinations import engine as engine_module
 from app.logs import JsonFormatter
@@ -77,3 +78,38 @@ def test_log_lines_redact_credentials_in_urls():
     line = json.loads(JsonFormatter().format(record))["msg"]
     assert line == ("GET /v21.0/1/users?access_token=[redacted]&appsecret_proof=[redacted]&limit=5 failed; "
                     "api_key=[redacted]")
+
+
+def test_neo4j_or_redis_away_leaves_the_run_to_resume(engine, store, settings, webhook_fake, monkeypatch):
+    people(store, settings, 1)
+    s = sync(engine, segment(engine.feed.driver, settings),
+             destination(engine, "webhook", {"url": webhook_fake.url}, {"signingSecret": webhook_fake.secret})["id"])
+    run = engine.runs.create(engine.store.sync(s["id"]), "manual")
+
+    def away(*_args, **_kwargs):
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(engine_module, "send", away)
+    with pytest.raises(redis.ConnectionError):
+        engine.execute(run["id"])
+    assert engine.runs.get(run["id"])["status"] == "running"  # beat's stalled-run check re-queues it
+    monkeypatch.undo()
+    assert engine.execute(run["id"]).outcome == "done"
+    assert engine.runs.get(run["id"])["status"] == "succeeded"
+
+
+def test_a_failed_runs_reason_names_no_address_or_token(engine, store, settings, webhook_fake, monkeypatch,
+                                                        caplog):
+    people(store, settings, 1)
+    s = sync(engine, segment(engine.feed.driver, settings),
+             destination(engine, "webhook", {"url": webhook_fake.url}, {"signingSecret": "whsec-1"})["id"])
+
+    def boom(*_args, **_kwargs):
+        raise ValueError("refused ann@example.org with Authorization: Bearer sk_live_abc123")
+
+    monkeypatch.setattr(engine_module, "send", boom)
+    with caplog.at_level(logging.ERROR, logger="cdp.sync"):
+        run, _ = run_to_the_end(engine, s)
+    text = json.dumps(run["errors"]) + "\n".join(JsonFormatter().format(r) for r in caplog.records)
+    assert "ann@example.org" not in text and "sk_live_abc123" not in text
+    assert "Bearer [redacted]" in run["errors"][0] and "sha256:" in run["errors"][0]
