@@ -78,6 +78,7 @@ def test_destination_crud_never_returns_secrets_in_clear(api, clean_db):
                 ({"X-Bad\r\nInjected": "1"}, "config.headers"),  # a line break would split the request
                 ({"X Space": "1"}, "config.headers"),
                 ({"X-Token": "a\r\nX-Other: b"}, "config.headers.X-Token"),
+                ({"X-Team": "café"}, "config.headers.X-Team"),  # the HTTP client sends ASCII only
                 ({"Content-Length": "5"}, "config.headers.Content-Length"),  # the sync frames its own body
                 ({"x-cdp-signature": "forged"}, "config.headers.x-cdp-signature"),
                 ({f"X-H{n}": "v" for n in range(21)}, "config.headers"),

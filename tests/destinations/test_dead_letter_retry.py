@@ -71,3 +71,32 @@ def test_retry_over_the_api(client, redis_client, engine, store, settings, webho
     missing = client.post("/v1/syncs/no-such-sync/dead-letters/retry", headers=ADMIN)
     assert missing.status_code == 404
     assert client.post(f"/v1/syncs/{s['id']}/dead-letters/retry").status_code == 401
+
+
+def test_a_retry_ends_when_the_workers_clock_lags(engine, store, settings, webhook_fake, monkeypatch):
+    # A worker whose clock is behind the API's stamps the letters it makes before the run's createdAt:
+    # the retry must still not take its own letters again (it would go round until the clocks crossed).
+    from app.destinations import runs as runs_module
+
+    pros = people(store, settings, 1)
+    seg = segment(engine.feed.driver, settings)
+    s = sync(engine, seg, destination(engine, "webhook", {"url": webhook_fake.url},
+                                      {"signingSecret": webhook_fake.secret})["id"])
+    webhook_fake.poison |= set(pros.values())
+    run_now(engine, s)
+    run = engine.runs.create(engine.store.sync(s["id"]), RETRY_TRIGGER)  # on the API's clock
+    clock = runs_module.now_ms
+    monkeypatch.setattr(runs_module, "now_ms", lambda: clock() - 10_000)  # the worker's
+    pages = []
+    real_page = engine.runs.dead_letters_to_retry
+
+    def counted(*args):
+        pages.append(args)
+        assert len(pages) < 5, "the retry keeps taking the letters it made"
+        return real_page(*args)
+
+    monkeypatch.setattr(engine.runs, "dead_letters_to_retry", counted)
+    assert engine.execute(run["id"]).outcome == "done"
+    done = engine.runs.get(run["id"])
+    assert (done["status"], done["failed"], len(pages)) == ("partial", 1, 2), done["errors"]
+    assert len(engine.runs.dead_letters(s["id"], 10, None)) == 1

@@ -3,7 +3,7 @@ records touched profiles, the push sends only members whose mapped fields change
 
 from app.destinations.traitpush import TOUCHED_KEY, TraitPusher
 from tests.destinations.conftest import destination, people, run_now, segment, sync, upkeep
-from tests.helpers import basic
+from tests.helpers import ADMIN, basic
 
 HS_TOKEN = "pat-na1-test-token"
 
@@ -96,3 +96,20 @@ def test_members_no_run_has_delivered_get_no_update(client, engine, store, setti
                                                                           "firstName": "Again"}}, headers=basic())
     assert TraitPusher(engine).push_all() == {s["id"]: 1}
     assert webhook_fake.members("updated") == set(late.values())
+
+
+def test_pushes_turned_on_later_reach_the_members_delivered_before(client, engine, store, settings, webhook_fake):
+    pros = people(store, settings, 2)
+    seg = segment(engine.feed.driver, settings)
+    s = sync(engine, seg, destination(engine, "webhook", {"url": webhook_fake.url},
+                                      {"signingSecret": webhook_fake.secret})["id"],
+             options={"pushTraitChanges": False})
+    run_now(engine, s)
+    r = client.patch(f"/v1/syncs/{s['id']}", json={"options": {"pushTraitChanges": True}}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    email = min(pros)
+    r = client.post("/v1/identify", json={"anonymousId": "a-on", "traits": {"email": email, "firstName": "New"}},
+                    headers=basic())
+    assert r.status_code == 200, r.text
+    assert TraitPusher(engine).push_all() == {s["id"]: 1}
+    assert webhook_fake.members("updated") == {pros[email]}
