@@ -189,13 +189,13 @@ def to_message(event: dict) -> tuple[dict | None, str | None]:
     field of the wrong type."""
     fields = _Fields(event, "")
     kind = fields.get("type", "string", required=True)
+    name = EVENT_NAMES.get(kind)
+    if name is None:  # acknowledged whatever else it holds: its fields are not ours to judge
+        return None, f"event type {kind!r} is not mapped"
     event_id = fields.get("id", "id", required=True)
     created = fields.get("created", "created", required=True)
     livemode = fields.get("livemode", "boolean")
     obj = fields.child("data", required=True).child("object", required=True)
-    name = EVENT_NAMES.get(kind)
-    if name is None:
-        return None, f"event type {kind!r} is not mapped"
     user_id, email = _user_id(obj), _email(obj)
     customer = obj.get("customer", "string") or None
     props = _properties(kind, obj)

@@ -279,3 +279,10 @@ def test_nulls_and_empty_lists_are_absent_fields_not_errors(stripe_client, clean
     [e] = _events(clean_db)
     assert json.loads(e["props"]) == {"currency": "usd", "subscriptionId": "x_1", "stripeEventId": "evt_1",
                                       "stripeEventType": _SUB, "stripeCustomerId": "cus_9", "livemode": False}
+
+
+def test_an_unmapped_type_is_acknowledged_whatever_it_holds(stripe_client, clean_db):
+    body = _raw(type="customer.tax_id.created", created="yesterday", data={"object": "txi_1"})
+    r = stripe_client.post("/v1/webhooks/stripe", content=body, headers=signed(body))
+    assert r.status_code == 200 and "not mapped" in r.json()["ignored"], r.text
+    assert _stored(clean_db) == 0
