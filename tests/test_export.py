@@ -143,6 +143,18 @@ def test_cursors_of_other_listings_are_refused(client):
         assert get(client, "/v1/export/events", cursor=timeline_cursor).status_code == 400
 
 
+def test_an_event_left_without_its_identifier_does_not_end_the_export(client, clean_db):
+    # An erasure deletes identifiers before it deletes a batch that was in flight; such an event, for
+    # a moment without SEEN_AS, must still count towards its page.
+    send(client, [{"type": "track", "messageId": f"o-{n}", "userId": f"u{n}", "event": "E",
+                   "timestamp": day(1, n)} for n in range(5)])
+    clean_db.execute_query("MATCH (e:Event {messageId: 'o-1'})-[r:SEEN_AS]->() DELETE r")
+    ids = [e["messageId"] for p in pages(client, "/v1/export/events", "events", limit=2) for e in p]
+    assert ids == [f"o-{n}" for n in range(5)]
+    orphan = get(client, "/v1/export/events", limit=5).json()["events"][1]
+    assert (orphan["messageId"], orphan["profileId"]) == ("o-1", None)
+
+
 def test_export_needs_an_admin_token(client):
     for path in ("/v1/export/events", "/v1/export/profiles"):
         assert client.get(path).status_code == 401

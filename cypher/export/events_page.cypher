@@ -11,6 +11,8 @@ WHERE e.ts >= $from AND e.ts < $until
   AND ($source IS NULL OR e.source = $source)
   AND ($types IS NULL OR e.type IN $types)
 WITH e ORDER BY e.ts, e.messageId LIMIT $limit
-MATCH (e)-[:SEEN_AS]->(i:Identifier)
+// Optional: an event whose identifier an erasure has just deleted must not shorten the page (a page
+// shorter than asked ends the export).
+OPTIONAL MATCH (e)-[:SEEN_AS]->(i:Identifier)
 OPTIONAL MATCH (i)-[:BELONGS_TO]->(p:Profile)
 RETURN collect({event: properties(e), profileId: p.id}) AS rows
