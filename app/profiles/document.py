@@ -74,11 +74,10 @@ def computed_traits(activity: list[dict], conversions: tuple[str, ...] = CONVERS
 
 def read_documents(tx: ManagedTransaction, ids: list[str]) -> list[dict]:
     """The documents of profile ids, in their order, read in the caller's transaction (so a merge
-    landing between the three reads cannot tear a document); ids with no profile are left out."""
+    landing between the two reads cannot tear a document); ids with no profile are left out."""
     heads = {r["profile"]["id"]: r for r in tx.run(query("profiles/document_profile"), ids=ids)}
-    activity = {r["id"]: r["activity"] for r in tx.run(query("profiles/document_activity"), ids=ids)}
-    traits = {r["id"]: r["traits"] for r in tx.run(query("profiles/document_traits"), ids=ids)}
-    return [_document(heads[i], activity[i], traits[i]) for i in ids if i in heads]
+    events = {r["id"]: r for r in tx.run(query("profiles/document_events"), ids=ids)}
+    return [_document(heads[i], events[i]["activity"], events[i]["traits"]) for i in ids if i in heads]
 
 
 def _document(head, activity: list[dict], trait_rows: list[dict]) -> dict:
