@@ -17,6 +17,7 @@ NODE_LABELS: dict[str, str] = {
     "Sync": "segment + destination + schedule + field mapping, with its cursor",
     "SyncRun": "one run of a sync: status, counts, errors, duration",
     "DeadLetter": "an item a destination refused",
+    "ErasedProfile": "an erased person's identifiers, sealed, until syncs have sent the removal (feed retention)",
 }
 
 RELATIONSHIP_TYPES: dict[str, str] = {
@@ -39,4 +40,5 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "TraitKey": ("name",),
     "Segment": ("id",),
     "SegmentChange": ("segmentId", "seq"),
+    "ErasedProfile": ("id",),
 }
