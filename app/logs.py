@@ -86,3 +86,4 @@ def configure(level: str = "INFO") -> None:
     root.setLevel(level)
     logging.getLogger("neo4j").setLevel(logging.WARNING)  # its DEBUG lines carry query parameters
     logging.getLogger("uvicorn.access").disabled = True  # raw paths can hold identifiers; see request_context
+    logging.captureWarnings(True)  # a library's warning is a log line too (JSON), not raw text on stderr

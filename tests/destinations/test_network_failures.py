@@ -103,3 +103,20 @@ def test_neo4j_or_redis_away_leaves_the_run_to_resume(engine, store, settings, w
     monkeypatch.undo()
     assert engine.execute(run["id"]).outcome == "done"
     assert engine.runs.get(run["id"])["status"] == "succeeded"
+
+
+def test_a_warning_is_a_json_log_line(capsys):
+    import warnings
+
+    from app import logs
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        logs.configure("INFO")
+        warnings.warn("running as root is not recommended", UserWarning, stacklevel=1)
+        line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    finally:
+        logging.captureWarnings(False)
+        root.handlers[:], root.level = handlers, level
+    assert line["logger"] == "py.warnings" and "running as root" in line["msg"]
