@@ -64,14 +64,7 @@ class HubSpotClient(DestinationClient):
             except urllib3.exceptions.HTTPError as exc:  # the SDK's transport: DNS, refused, reset, timeout
                 raise network_error("hubspot", exc) from exc
             except ApiException as exc:
-                status = int(exc.status or 0)
-                headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
-                if status == 429:
-                    raise Retryable(
-                        "hubspot 429", retry_after_seconds(headers.get("retry-after")), rate_limited=True
-                    ) from exc
-                if status >= 500 or status == 0:
-                    raise Retryable(f"hubspot {status}: {exc.reason}") from exc
+                status = _refusal_status(exc)
                 raise Permanent(
                     f"hubspot {status}: {_message(exc.body)}", fatal=status in (401, 403)
                 ) from exc
@@ -112,21 +105,26 @@ class HubSpotClient(DestinationClient):
             except urllib3.exceptions.HTTPError as exc:
                 raise network_error("hubspot", exc) from exc
             except ApiException as exc:
-                status = int(exc.status or 0)
+                status = _refusal_status(exc)
                 if status == 404:
                     return []  # not in HubSpot: nothing to flag
-                if status == 429:
-                    raise Retryable("hubspot 429", retry_after_seconds(
-                        {k.lower(): v for k, v in (exc.headers or {}).items()}.get("retry-after")),
-                        rate_limited=True) from exc
-                if status >= 500 or status == 0:
-                    raise Retryable(f"hubspot {status}: {exc.reason}") from exc
                 if status in (401, 403):
                     raise Permanent(f"hubspot {status}: {_message(exc.body)}", fatal=True) from exc
                 return [(m, f"hubspot {status}: {_message(exc.body)}")]
             return []
 
         return self.caller.call(attempt)
+
+
+def _refusal_status(exc: ApiException) -> int:
+    """Raise Retryable for what may pass later (429, 5xx, no answer); else the status of the refusal."""
+    status = int(exc.status or 0)
+    if status == 429:
+        headers = {k.lower(): v for k, v in (exc.headers or {}).items()}
+        raise Retryable("hubspot 429", retry_after_seconds(headers.get("retry-after")), rate_limited=True) from exc
+    if status >= 500 or status == 0:
+        raise Retryable(f"hubspot {status}: {exc.reason}") from exc
+    return status
 
 
 def _message(body) -> str:
