@@ -26,7 +26,6 @@ PROFILES_MAX_LIMIT = 500
 PROFILES_DEFAULT_LIMIT = 100
 _EVENTS_CURSOR = 2  # timeline cursors are version 1: the two orders differ, neither takes the other's
 _PROFILES_CURSOR = "x"  # search cursors are "p"
-_MIN_TS, _MAX_TS = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +60,15 @@ def event_export(*, limit: int = EVENTS_DEFAULT_LIMIT, cursor: str | None = None
     """Check every argument (FieldError, 400, naming it) before anything touches the graph."""
     timeline.check_limit(limit, EVENTS_MAX_LIMIT)
     type_list = timeline.parse_types(types)
-    if source is not None and not source.strip():
-        raise FieldError("source", "must not be empty")
+    source = timeline.text_filter("source", source)
     since_ms, until_ms = timeline.parse_time("since", since), timeline.parse_time("until", until)
     if since_ms is not None and until_ms is not None and since_ms >= until_ms:
         raise FieldError("since", "must be before until")
     after_ts = after_id = None
     if cursor is not None:
         after_ts, after_id = timeline.decode_cursor(cursor, _EVENTS_CURSOR)
-    return EventExport(limit, _MIN_TS if since_ms is None else since_ms, _MAX_TS if until_ms is None else until_ms,
+    return EventExport(limit, timeline.MIN_TS if since_ms is None else since_ms,
+                       timeline.MAX_TS if until_ms is None else until_ms,
                        after_ts, after_id, type_list, source)
 
 

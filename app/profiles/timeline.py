@@ -23,7 +23,7 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _CURSOR_VERSION = 1
-_MIN_TS, _MAX_TS = -(2**63), 2**63 - 1  # Neo4j integers: "no bound" without a null in the range
+MIN_TS, MAX_TS = -(2**63), 2**63 - 1  # Neo4j integers: "no bound" without a null in the range
 
 
 def encode_cursor(ts: int, message_id: str, version: int = _CURSOR_VERSION) -> str:
@@ -77,7 +77,7 @@ def parse_types(types: Iterable[str] | str | None) -> list[str] | None:
     return out or None
 
 
-def _text_filter(field: str, value: str | None) -> str | None:
+def text_filter(field: str, value: str | None) -> str | None:
     if value is None:
         return None
     if not value.strip():
@@ -104,11 +104,11 @@ def timeline_query(*, limit: int = DEFAULT_LIMIT, cursor: str | None = None,
     """Check every argument (FieldError, 400, naming it) before anything touches the graph."""
     check_limit(limit)
     type_list = parse_types(types)
-    event, source = _text_filter("event", event), _text_filter("source", source)
+    event, source = text_filter("event", event), text_filter("source", source)
     since_ms, until_ms = parse_time("since", since), parse_time("until", until)
     if since_ms is not None and until_ms is not None and since_ms > until_ms:
         raise FieldError("since", "must not be after until")
-    before = _MAX_TS if until_ms is None else until_ms
+    before = MAX_TS if until_ms is None else until_ms
     after_id = None
     if cursor is not None:
         cursor_ts, after_id = decode_cursor(cursor)
@@ -116,7 +116,7 @@ def timeline_query(*, limit: int = DEFAULT_LIMIT, cursor: str | None = None,
             before = cursor_ts
         elif cursor_ts > before:
             after_id = None  # `until` is tighter than the cursor: every event up to it is still due
-    return TimelineQuery(limit, _MIN_TS if since_ms is None else since_ms, before, after_id, type_list, event, source)
+    return TimelineQuery(limit, MIN_TS if since_ms is None else since_ms, before, after_id, type_list, event, source)
 
 
 def read_timeline(driver: Driver, database: str, profile_id: str, q: TimelineQuery) -> dict:

@@ -151,9 +151,9 @@ def sync(engine, segment_id: str, dest_id: str, **fields) -> dict:
     )
 
 
-def run_now(engine, sync_row: dict) -> dict:
+def run_now(engine, sync_row: dict, trigger: str = "manual") -> dict:
     """Create a run and execute it in this process (the worker tests go through Celery)."""
-    run = engine.runs.create(engine.store.sync(sync_row["id"]), "manual")
+    run = engine.runs.create(engine.store.sync(sync_row["id"]), trigger)
     result = engine.execute(run["id"])
     assert result.outcome == "done", result
     return engine.runs.get(run["id"])

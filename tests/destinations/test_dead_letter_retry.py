@@ -8,12 +8,6 @@ from tests.destinations.conftest import destination, people, run_now, segment, s
 from tests.helpers import ADMIN
 
 
-def retry(engine, sync_row: dict) -> dict:
-    run = engine.runs.create(engine.store.sync(sync_row["id"]), RETRY_TRIGGER)
-    assert engine.execute(run["id"]).outcome == "done"
-    return engine.runs.get(run["id"])
-
-
 def test_dead_letters_are_sent_again_as_the_profiles_are_now(engine, store, settings, webhook_fake):
     pros = people(store, settings, 5)
     a, b, c, *_ = sorted(pros)  # a: add refused, still a member; b: remove refused; c: add refused, left
@@ -33,7 +27,7 @@ def test_dead_letters_are_sent_again_as_the_profiles_are_now(engine, store, sett
     assert {x["op"] for x in engine.runs.dead_letters(s["id"], 10, None)} == {"add", "remove"}
 
     webhook_fake.poison = set()
-    run = retry(engine, s)
+    run = run_now(engine, s, RETRY_TRIGGER)
     assert (run["status"], run["trigger"], run["mode"]) == ("succeeded", "dead_letters", "retry")
     assert (run["added"], run["removed"], run["skipped"], run["failed"]) == (1, 1, 1, 0)  # c: no longer a member
     assert pros[a] in webhook_fake.members("added") and pros[b] in webhook_fake.members("removed")
@@ -51,11 +45,11 @@ def test_a_letter_refused_again_stays_for_the_next_retry(engine, store, settings
     webhook_fake.poison.add(poison)
     run_now(engine, s)
     [before] = engine.runs.dead_letters(s["id"], 10, None)
-    run = retry(engine, s)
+    run = run_now(engine, s, RETRY_TRIGGER)
     assert (run["status"], run["added"], run["failed"]) == ("partial", 0, 1)
     [after] = engine.runs.dead_letters(s["id"], 10, None)
     assert after["profileId"] == poison and after["id"] != before["id"] and after["runId"] == run["id"]
-    assert retry(engine, s)["failed"] == 1  # the new letter is the next retry's
+    assert run_now(engine, s, RETRY_TRIGGER)["failed"] == 1  # the new letter is the next retry's
 
 
 def test_retry_over_the_api(client, redis_client, engine, store, settings, webhook_fake):
