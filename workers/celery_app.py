@@ -34,6 +34,8 @@ def make_celery() -> Celery:
             "sync-dispatch": {"task": "workers.sync.dispatch_syncs", "schedule": settings.sync_dispatch_seconds},
             "sync-trait-push": {"task": "workers.sync.push_trait_changes",
                                 "schedule": settings.sync_trait_push_seconds},
+            "sync-history-prune": {"task": "workers.sync.prune_history",
+                                   "schedule": settings.sync_history_prune_seconds},
             "segment-windows": {"task": "workers.segments.refresh_windows",
                                 "schedule": settings.segment_window_seconds},
             "segment-reconcile": {"task": "workers.segments.reconcile", "schedule": settings.segment_reconcile_seconds},

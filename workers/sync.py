@@ -6,6 +6,7 @@
 - dispatch_syncs (beat): starts scheduled syncs that are due, and re-queues active runs whose
   worker died (no heartbeat for a lock TTL and no lock held) - they resume from their cursor.
 - push_trait_changes (beat): sends trait changes of current members (see traitpush.py).
+- prune_history (beat): deletes finished runs and dead letters past their retention.
 """
 
 from __future__ import annotations
@@ -52,6 +53,26 @@ def run_sync(self, run_id: str) -> dict:
         raise self.retry(countdown=min(30.0, get_settings().sync_lock_ttl_seconds))
     run = result.run or {}
     return {"run": run_id, "outcome": result.outcome, "status": run.get("status")}
+
+
+DAY_MS = 86_400_000
+
+
+def prune_history(now: int | None = None) -> dict[str, int]:
+    """Finished runs and dead letters past their retention (each sync's last run stays)."""
+    eng = engine()
+    settings = eng.settings
+    now = now if now is not None else now_ms()
+    pruned = eng.runs.prune(now - settings.sync_run_retention_days * DAY_MS,
+                            now - settings.dead_letter_retention_days * DAY_MS)
+    if any(pruned.values()):
+        log.info("sync history pruned", extra={"fields": pruned})
+    return pruned
+
+
+@shared_task(name="workers.sync.prune_history")
+def prune_history_task() -> dict[str, int]:
+    return prune_history()
 
 
 def dispatch(now: int | None = None) -> dict:

@@ -162,6 +162,19 @@ class RunStore:
         rows = self._run("dead_letters_to_retry", sync=sync_id, run=run_id, before=before, limit=limit)
         return [dict(r["x"]) for r in rows]
 
+    def prune(self, runs_before: int, letters_before: int, chunk: int = 5_000) -> dict[str, int]:
+        """Delete finished runs and dead letters older than these times (epoch ms), a chunk per
+        transaction so a long history never sits in one transaction's memory."""
+        pruned = {"runs": 0, "deadLetters": 0}
+        for key, name, params in (("runs", "prune_runs", {"before": runs_before, "terminal": list(TERMINAL)}),
+                                  ("deadLetters", "prune_dead_letters", {"before": letters_before})):
+            while True:
+                deleted = self._run(name, limit=chunk, **params)[0]["deleted"]
+                pruned[key] += deleted
+                if deleted < chunk:
+                    break
+        return pruned
+
     def delete_dead_letter(self, sync_id: str, dl_id: str) -> None:
         if not self._run("delete_dead_letter", sync=sync_id, id=dl_id)[0]["deleted"]:
             raise NotFound("deadLetterId", f"no dead letter {dl_id!r} for this sync")

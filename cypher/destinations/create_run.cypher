@@ -3,8 +3,8 @@
 MATCH (s:Sync {id: $sync})
 SET s.runRequestedAt = $props.createdAt
 WITH s
-OPTIONAL MATCH (active:SyncRun {syncId: $sync})
-WHERE active.status IN ['queued', 'running', 'deferred']
+OPTIONAL MATCH (active:SyncRun)
+WHERE active.syncId = $sync AND active.status IN ['queued', 'running', 'deferred']
 WITH s, collect(active.id) AS active
 FOREACH (_ IN CASE WHEN size(active) = 0 THEN [1] ELSE [] END | CREATE (r:SyncRun) SET r = $props)
 RETURN active
