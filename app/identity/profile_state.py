@@ -11,15 +11,13 @@ from app.ingest.prepare import flatten_traits
 
 
 def derive_traits(trait_events: list[dict]) -> list[dict]:
-    """Fold trait-bearing events oldest to newest: context.traits, then identify traits."""
+    """Fold identify events' traits oldest to newest (as ingest sets them: prepare.py)."""
     newest: dict[str, dict] = {}
     for e in sorted(trait_events, key=lambda e: e["ts"]):
-        found: dict = {}
-        context = orjson.loads(e["context"]) if e.get("context") else {}
-        if isinstance(context, dict) and isinstance(context.get("traits"), dict):
-            found.update(flatten_traits(context["traits"]))
-        if e["type"] == "identify" and e.get("traits"):
-            found.update(flatten_traits(orjson.loads(e["traits"])))
+        if e["type"] != "identify" or not e.get("traits"):
+            continue
+        traits = orjson.loads(e["traits"])
+        found = flatten_traits(traits) if isinstance(traits, dict) else {}
         for name, value in found.items():
             newest[name] = {"name": name, "value": value, "ts": e["ts"]}
     return [t for t in newest.values() if t["value"] is not None]

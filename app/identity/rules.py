@@ -123,6 +123,10 @@ def extract_identifiers(rules: IdentityRules, message: dict) -> tuple[list[Ident
     found: list[Identifier] = []
     dropped: list[Dropped] = []
     holders = {path: _object_at(message, path) for path in _HOLDERS}  # each looked up once
+    if message.get("type") == "group":
+        # A group call's traits describe the account (its billing email, its switchboard), not the
+        # person sending it: as identifiers they would join everyone in the company.
+        holders[("traits",)] = None
     for id_type, path, name in CANDIDATE_FIELDS:
         holder = holders[path]
         raw = None if holder is None else holder.get(name)

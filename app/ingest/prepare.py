@@ -32,7 +32,7 @@ class PreparedMessage:
     previous_id: str | None  # alias only: typed by the resolver against the graph
     ts: int
     event: dict[str, Any]  # node properties for (:Event)
-    traits: dict[str, Any]  # flattened person traits this message sets (identify traits, context.traits)
+    traits: dict[str, Any]  # flattened person traits this message sets (an identify's traits)
 
 
 MAX_TRAIT_DEPTH = 4
@@ -148,7 +148,7 @@ def prepare(
     declared = _declared(type(msg))
     traits = _field(msg, "traits", declared)
     properties = _field(msg, "properties", declared)
-    as_dict = {"userId": msg.userId, "anonymousId": msg.anonymousId, "context": context,
+    as_dict = {"type": msg.type, "userId": msg.userId, "anonymousId": msg.anonymousId, "context": context,
                "traits": traits, "properties": properties}
     identifiers, dropped = extract_identifiers(rules, as_dict)
     previous_id = None
@@ -196,11 +196,9 @@ def prepare(
              if k not in _TYPED_FIELDS and not (replay and k in _STORED_FIELDS)}
     if extra:
         event["extra"] = _json(extra)
-    person_traits = {}
-    if isinstance(context, dict) and isinstance(context.get("traits"), dict):
-        person_traits.update(flatten_traits(context["traits"]))
-    if msg.type == "identify" and traits:
-        person_traits.update(flatten_traits(traits))
+    # Profile traits come from identify calls alone, as in Segment: other calls' context.traits are
+    # the SDK's cached copy of earlier identifies, and a stale one would beat a newer identify.
+    person_traits = flatten_traits(traits) if msg.type == "identify" and traits else {}
     return PreparedMessage(
         message_id=message_id,
         type=msg.type,

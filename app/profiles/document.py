@@ -26,14 +26,13 @@ def merge_traits(rows: list[dict]) -> dict[str, dict]:
     """Newest event timestamp wins per top-level trait key.
 
     Ties on timestamp go to the later-received message, then the greater messageId, so the answer
-    never depends on read order; within one event, `traits` beats `context.traits`.
+    never depends on read order. Rows are identify events (their `traits`).
     """
     out: dict[str, dict] = {}
     for row in sorted(rows, key=lambda r: (r["ts"], r["receivedAt"] or "", r["messageId"])):
         stamp = {"setAt": row["timestamp"], "source": row["source"]}
-        for raw in (_context_traits(row["context"]), _json_object(row["traits"])):
-            for name, value in raw.items():
-                out[name] = {"value": value, **stamp}
+        for name, value in _json_object(row["traits"]).items():
+            out[name] = {"value": value, **stamp}
     return out
 
 
@@ -42,11 +41,6 @@ def _json_object(text: str | None) -> dict:
         return {}
     value = orjson.loads(text)
     return value if isinstance(value, dict) else {}
-
-
-def _context_traits(text: str | None) -> dict:
-    traits = _json_object(text).get("traits")
-    return traits if isinstance(traits, dict) else {}
 
 
 def computed_traits(activity: list[dict], conversions: tuple[str, ...] = CONVERSION_EVENTS) -> dict:

@@ -21,11 +21,35 @@ def test_traits_newest_wins_whatever_the_delivery_order(store, settings, driver)
     assert {"plan", "address.city", "age"} <= names
 
 
-def test_context_traits_count_and_identify_traits_win_within_a_message(store, settings, driver):
-    ingest(store, settings, [msg("track", userId="t2", context={"traits": {"plan": "trial", "email": "t2@m.io"}})])
-    ingest(store, settings, [msg("identify", userId="t2", traits={"plan": "pro"}, context={"traits": {"plan": "x"}})])
+def test_only_identify_traits_set_traits_not_an_sdks_cached_context_traits(store, settings, driver):
+    # A mobile SDK attaches its cached traits to every call: a stale copy must not beat a newer identify.
+    ingest(store, settings, [msg("identify", userId="t2", traits={"plan": "free"}, timestamp="2026-11-01T00:00:00Z")],
+           source="mobile")
+    ingest(store, settings, [msg("identify", userId="t2", traits={"plan": "pro"}, timestamp="2026-11-02T00:00:00Z",
+                                 context={"traits": {"plan": "x", "tier": "y"}})], source="server")
+    ingest(store, settings, [msg("track", userId="t2", event="Opened", timestamp="2026-11-03T00:00:00Z",
+                                 context={"traits": {"plan": "free", "email": "t2@m.io"}})], source="mobile")
     p = _profile(driver, "user_id:t2")
-    assert p["t.plan"] == "pro" and p["t.email"] == "t2@m.io"
+    assert p["t.plan"] == "pro" and "t.tier" not in p and "t.email" not in p
+    # context.traits.email still identifies the person (it is where the SDKs put it).
+    assert _profile(driver, "email:t2@m.io")["id"] == p["id"]
+
+
+def test_a_split_rederives_the_same_traits_ingest_set(store, settings, driver, client):
+    ingest(store, settings, [msg("identify", anonymousId="t4-dev", traits={"plan": "free"},
+                                 timestamp="2026-11-01T00:00:00Z"),
+                             msg("track", anonymousId="t4-dev", event="Opened", timestamp="2026-11-04T00:00:00Z",
+                                 context={"traits": {"plan": "stale"}}),
+                             msg("identify", userId="t4", anonymousId="t4-dev", traits={"name": "Tia"},
+                                 timestamp="2026-11-02T00:00:00Z"),
+                             msg("track", userId="t4", event="Paid", timestamp="2026-11-03T00:00:00Z",
+                                 context={"traits": {"name": "stale"}})])
+    before = _profile(driver, "user_id:t4")
+    assert (before["t.plan"], before["t.name"]) == ("free", "Tia")
+    r = client.post("/v1/profiles/user_id:t4/split", json={"identifiers": ["anonymous_id:t4-dev"]}, headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert _profile(driver, "anonymous_id:t4-dev")["t.plan"] == "free"
+    assert _profile(driver, "user_id:t4")["t.name"] == "Tia"
 
 
 def test_null_unsets_a_trait_and_older_values_cannot_revive_it(store, settings, driver):

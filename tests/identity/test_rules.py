@@ -58,6 +58,15 @@ def test_extract_reads_every_documented_field(r):
     assert dropped == []
 
 
+def test_a_group_calls_traits_are_the_accounts_not_identifiers_of_the_sender(r):
+    msg = {"type": "group", "userId": "u1", "traits": {"email": "billing@acme.io", "phone": "4155550199"},
+           "context": {"traits": {"email": "u1@acme.io"}}}
+    found, _ = extract_identifiers(r, msg)
+    assert {i.key for i in found} == {"user_id:u1", "email:u1@acme.io"}  # context.traits are still the user's
+    found, _ = extract_identifiers(r, {**msg, "type": "identify"})
+    assert "email:billing@acme.io" in {i.key for i in found}
+
+
 def test_extract_reports_dropped_fields(r):
     found, dropped = extract_identifiers(r, {"userId": "undefined", "anonymousId": "a1", "traits": {"email": "x"}})
     assert [i.key for i in found] == ["anonymous_id:a1"]

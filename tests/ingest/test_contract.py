@@ -200,6 +200,20 @@ def test_batch_context_feeds_identity_resolution(client):
     assert len(profiles) == 1
 
 
+def test_group_traits_describe_the_account_and_join_nobody(client):
+    """Three visitors of one company send its billing email in group traits: three people, and the
+    email is free for the billing person's own identify."""
+    billing = f"billing-{new_id('acme')}@acme.io"
+    visitors = [message("group", type="group", userId=None, anonymousId=new_id("anon"), groupId="acme",
+                        traits={"name": "Acme", "email": billing, "phone": "+1 415 555 0199"}) for _ in range(3)]
+    assert client.post("/v1/batch", json={"batch": visitors}, headers=basic()).status_code == 200
+    assert len({read_event(client, m["messageId"])["profileId"] for m in visitors}) == 3
+    carol = message("identify", traits={"email": billing})
+    assert client.post("/v1/identify", json=carol, headers=basic()).status_code == 200
+    r = client.get(f"/v1/profiles/email:{billing}", headers=ADMIN)
+    assert r.status_code == 200 and r.json()["id"] == read_event(client, carol["messageId"])["profileId"]
+
+
 def _gz(value) -> bytes:
     return gzip.compress(orjson.dumps(value))
 
