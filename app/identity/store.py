@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 from neo4j import Driver, ManagedTransaction
@@ -62,6 +62,8 @@ class IngestResult:
     new_profiles: int = 0
     refusals: int = 0
     suppressed: int = 0  # messages dropped because they carry an erased identifier
+    # Messages of a signed-in user stored without the erased device id they carried (a shared device).
+    erased_devices_stripped: int = 0
     duplicate_ids: list[str] = field(default_factory=list)
     # Live profiles this batch changed (new events, identifiers or merges) and the profiles it
     # retired, loser -> survivor: what downstream upkeep (segment membership) re-evaluates.
@@ -82,6 +84,7 @@ class IngestResult:
             out.new_profiles += r.new_profiles
             out.refusals += r.refusals
             out.suppressed += r.suppressed
+            out.erased_devices_stripped += r.erased_devices_stripped
             out.duplicate_ids.extend(r.duplicate_ids)
             out.touched_profiles |= r.touched_profiles
             out.retired.update(r.retired)
@@ -198,11 +201,10 @@ class IdentityStore:
                 break  # the identifiers and profiles are locked and read
             # Retried or erased messages: drop them and ask again (nothing was locked or written).
             stored = set(snapshot["stored"])
-            dropped = {m.message_id for h in snapshot["suppressed"] for m in hashes[h]} - stored
             result.duplicates += len(stored)
             result.duplicate_ids.extend(sorted(stored))
-            result.suppressed += len(dropped)
-            fresh = [m for m in fresh if m.message_id not in stored and m.message_id not in dropped]
+            fresh = self._without_erased([m for m in fresh if m.message_id not in stored],
+                                         set(snapshot["suppressed"]), result)
             if not fresh:
                 return result
             snapshot = None
@@ -274,6 +276,27 @@ class IdentityStore:
         self._tally(result, plan, len(fresh))
         result.new_trait_names = written.new_trait_names
         return True
+
+    def _without_erased(self, messages: list[PreparedMessage], suppressed: set[str],
+                        result: IngestResult) -> list[PreparedMessage]:
+        """Messages carrying an erased identifier are the erased person's and are dropped, except a
+        signed-in user's message whose only erased identifier is a device id: the device was shared
+        with the erased person, so the message is kept without it (device id field included)."""
+        kept = []
+        for m in messages:
+            erased = {i for i in m.identifiers if _suppression_hash(self.salt, i.key) in suppressed}
+            aliased = m.previous_id is not None and any(
+                _suppression_hash(self.salt, f"{t}:{m.previous_id}") in suppressed for t in (USER_ID, ANONYMOUS_ID))
+            if not erased and not aliased:
+                kept.append(m)
+            elif (not aliased and all(i.type == ANONYMOUS_ID for i in erased)
+                  and any(i.type == USER_ID for i in m.identifiers if i not in erased)):
+                kept.append(replace(m, identifiers=[i for i in m.identifiers if i not in erased],
+                                    event={**m.event, "anonymousId": None}))
+                result.erased_devices_stripped += 1
+            else:
+                result.suppressed += 1
+        return kept
 
     def _identifier_hashes(self, messages) -> dict[str, list[PreparedMessage]]:
         """Suppression-list hash -> the messages carrying that identifier."""

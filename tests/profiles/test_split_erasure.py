@@ -103,6 +103,31 @@ def test_erasure_leaves_nothing_behind_and_suppresses_reingestion(client, store,
     assert client.get("/v1/profiles/user_id:gdpr-user/graph", headers=ADMIN).status_code in (404, 405)
 
 
+def test_a_device_shared_with_an_erased_person_keeps_the_other_users_events(client, store, settings, driver):
+    ingest(store, settings, [msg("track", userId="erased-a", anonymousId="shared-dev", event="Viewed",
+                                 timestamp="2026-11-01T10:00:00Z")])
+    ingest(store, settings, [msg("track", userId="keeper-b", anonymousId="shared-dev", event="Viewed",
+                                 timestamp="2026-11-01T11:00:00Z")])
+    assert client.delete("/v1/profiles/user_id:erased-a", headers=ADMIN).status_code == 200
+
+    result = ingest(store, settings, [
+        msg("track", userId="keeper-b", anonymousId="shared-dev", event="Purchase", messageId="b-kept"),
+        msg("track", anonymousId="shared-dev", event="Browse", messageId="anon-dropped"),
+        msg("identify", userId="keeper-b", anonymousId="shared-dev", messageId="b-identify-kept",
+            traits={"email": "x@mail.io"}),
+        msg("track", userId="erased-a", anonymousId="fresh-dev", event="Back", messageId="a-dropped"),
+    ])
+    # Only a signed-in user's message whose sole erased identifier is the device is kept, without it.
+    assert (result.stored, result.suppressed, result.erased_devices_stripped) == (2, 2, 2)
+    event = client.get("/v1/events/b-kept", headers=ADMIN).json()
+    assert event["userId"] == "keeper-b" and "anonymousId" not in event
+    assert event["profileId"] == client.get("/v1/profiles/user_id:keeper-b", headers=ADMIN).json()["id"]
+    assert count(driver, "MATCH (i:Identifier {key: 'anonymous_id:shared-dev'}) RETURN count(i)") == 0
+    for dropped in ("anon-dropped", "a-dropped"):
+        assert client.get(f"/v1/events/{dropped}", headers=ADMIN).status_code == 404
+    assert_invariants(driver)
+
+
 def test_erasure_bad_input(client):
     assert client.delete("/v1/profiles/user_id:nobody", headers=ADMIN).status_code == 404
     r = client.delete("/v1/profiles/nonsense", headers=ADMIN)
