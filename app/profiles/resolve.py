@@ -14,10 +14,14 @@ from app.ingest.messages import FieldError
 _PROFILE_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
+def is_profile_id(text: str) -> bool:
+    return _PROFILE_ID.match(text) is not None
+
+
 def parse_ref(rules: IdentityRules, ref: str) -> tuple[str, str]:
     """('profile', id) or ('identifier', 'type:normalised'); FieldError (400) when malformed."""
     ref = ref.strip()
-    if _PROFILE_ID.match(ref):
+    if is_profile_id(ref):
         return "profile", ref
     id_type, sep, raw = ref.partition(":")
     if not sep:

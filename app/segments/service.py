@@ -12,6 +12,7 @@ from app.errors import NotFound
 from app.identity.rules import IdentityRules
 from app.ingest.messages import FieldError, MessageErrors
 from app.ingest.timestamps import iso_ms
+from app.profiles.resolve import is_profile_id
 from app.segments import membership
 from app.segments.compiler import compile_filter
 from app.segments.models import Filter, segment_refs, time_dependent
@@ -147,6 +148,10 @@ def delete_segment(driver: Driver, database: str, segment_id: str) -> dict:
         users = [r["id"] for r in tx.run(query("segments/dependents"), id=segment_id)]
         if users:
             raise FieldError("id", f"segment is used by in_segment in {', '.join(sorted(users))}", 409)
+        syncs = [r["id"] for r in tx.run(query("segments/syncs_using"), id=segment_id)]
+        if syncs:
+            raise FieldError("id", f"segment is synced by {', '.join(sorted(syncs))}; delete the sync(s) first "
+                                   "(a sync's members would stay at its destination)", 409)
         tx.run(query("segments/delete"), id=segment_id).consume()
 
     with driver.session(database=database) as session:
@@ -156,6 +161,8 @@ def delete_segment(driver: Driver, database: str, segment_id: str) -> dict:
 
 
 def members(driver: Driver, database: str, segment_id: str, after: str | None, limit: int) -> dict:
+    if after is not None and not is_profile_id(after):
+        raise FieldError("after", "not a cursor returned by this endpoint (a profile id)")
     segment = get_segment(driver, database, segment_id)
     records, _, _ = driver.execute_query(query("segments/members"), segment=segment_id, after=after or "",
                                          limit=limit, database_=database)

@@ -42,6 +42,8 @@ ZERO_DECIMAL = {
     "xof",
     "xpf",
 }
+# ...and these have three decimals: Stripe counts them in thousandths.
+THREE_DECIMAL = {"bhd", "jod", "kwd", "omr", "tnd"}
 _USER_ID_KEYS = ("userId", "user_id", "userid")
 
 
@@ -114,7 +116,8 @@ class _Fields:
 def _amount(value: int | None, currency: str | None) -> float | None:
     if value is None:
         return None
-    return float(value) if (currency or "").lower() in ZERO_DECIMAL else value / 100
+    code = (currency or "").lower()
+    return float(value) if code in ZERO_DECIMAL else value / (1000 if code in THREE_DECIMAL else 100)
 
 
 def _user_id(obj: _Fields) -> str | None:

@@ -124,8 +124,11 @@ def test_sync_crud_run_and_runs(api, clean_db, settings):
     r = api.patch(f"/v1/syncs/{s['id']}", json={"clearSchedule": True, "enabled": False}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["schedule"] is None and r.json()["nextRunAt"] is None
     assert api.delete(f"/v1/destinations/{d['id']}", headers=ADMIN).status_code == 409  # a sync uses it
+    refused = api.delete(f"/v1/segments/{seg}", headers=ADMIN)  # so does the segment
+    assert refused.status_code == 409 and refused.json()["field"] == "id" and s["id"] in refused.json()["error"]
     assert api.delete(f"/v1/syncs/{s['id']}", headers=ADMIN).status_code == 204
     assert api.get(f"/v1/syncs/{s['id']}/runs", headers=ADMIN).status_code == 404
+    assert api.delete(f"/v1/segments/{seg}", headers=ADMIN).status_code == 200
 
 
 @pytest.mark.parametrize(

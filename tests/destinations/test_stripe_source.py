@@ -133,6 +133,14 @@ def test_invoice_paid_by_email_and_zero_decimal_currency(stripe_client, clean_db
     assert e["name"] == "Invoice Paid" and json.loads(e["props"])["amount"] == 5000.0
 
 
+def test_three_decimal_currencies_are_counted_in_thousandths(stripe_client, clean_db):
+    body = event("charge.succeeded", {"id": "ch_kwd", "object": "charge", "amount": 5124, "currency": "KWD",
+                                      "billing_details": {"email": "kw@example.org"}}, "evt_kwd")
+    assert stripe_client.post("/v1/webhooks/stripe", content=body, headers=signed(body)).status_code == 200
+    [e] = _events(clean_db)
+    assert json.loads(e["props"])["amount"] == 5.124
+
+
 def test_metadata_user_id_on_a_charge(stripe_client, clean_db):
     body = event(
         "charge.succeeded",

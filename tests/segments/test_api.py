@@ -138,6 +138,7 @@ def test_changes_feed_pages_by_sequence(client, people):
 
 @pytest.mark.parametrize("path, params, field", [
     ("members", {"limit": 0}, "limit"), ("members", {"limit": "many"}, "limit"), ("members", {"limit": 5000}, "limit"),
+    ("members", {"after": "zzz"}, "after"),
     ("changes", {"after": -1}, "after"), ("changes", {"after": "x"}, "after"), ("changes", {"limit": 0}, "limit"),
 ])
 def test_paging_parameters_are_checked(client, people, path, params, field):
