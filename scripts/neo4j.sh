@@ -48,7 +48,9 @@ conf_text() {
 server.default_listen_address=127.0.0.1
 server.default_advertised_address=127.0.0.1
 server.bolt.listen_address=127.0.0.1:$BOLT_PORT
+server.bolt.advertised_address=127.0.0.1:$BOLT_PORT
 server.http.listen_address=127.0.0.1:$HTTP_PORT
+server.http.advertised_address=127.0.0.1:$HTTP_PORT
 server.https.enabled=false
 server.memory.pagecache.size=$PAGECACHE
 server.directories.data=$HOME_DIR/data

@@ -53,6 +53,8 @@ def test_the_configuration_names_its_ports_and_memory(tmp_path):
            "NEO4J_HEAP": "640m", "NEO4J_EXTRA_CONF": "db.logs.query.enabled=INFO"}
     conf = _script("conf", env).stdout.splitlines()
     assert "server.bolt.listen_address=127.0.0.1:7999" in conf
+    # Advertised too: Neo4j Browser connects to the Bolt address the server advertises (7687 otherwise).
+    assert "server.bolt.advertised_address=127.0.0.1:7999" in conf
     assert "server.memory.pagecache.size=768m" in conf and any("640m" in line for line in conf)
     assert conf[-1] == "db.logs.query.enabled=INFO"
     assert not (tmp_path / "neo4j-instances").exists()  # printing it writes nothing
