@@ -304,6 +304,27 @@ def test_an_event_export_imported_into_an_empty_graph_gives_the_same_events_and_
     assert (again["accepted"], again["duplicates"]) == (0, 8)
 
 
+def test_a_message_at_the_size_limit_survives_export_and_import(client, cdp_env, driver, tmp_path):
+    limit = get_settings().max_message_bytes
+    message = {"type": "track", "messageId": "big-1", "anonymousId": "big-anon", "event": "Big",
+               "properties": {"x": ""}}
+    message["properties"]["x"] = "a" * (limit - len(orjson.dumps(message)))
+    assert len(orjson.dumps(message)) == limit
+    send(client, [message])
+    assert cdp("export", "events", "-o", str(tmp_path / "events.jsonl")).exit_code == 0
+    assert len((tmp_path / "events.jsonl").read_bytes().strip()) > limit  # the store's fields added
+
+    with driver.session() as session:
+        session.run(WIPE_GRAPH).consume()
+    summary = json.loads(cdp("import", str(tmp_path / "events.jsonl"), "--json").stdout)
+    assert (summary["accepted"], summary["rejected"]) == (1, 0), summary
+    # A line over the limit by more than the store's own fields is still refused.
+    message["properties"]["x"] += "a" * 1000
+    (tmp_path / "over.jsonl").write_bytes(orjson.dumps({**message, "messageId": "big-2"}) + b"\n")
+    summary = json.loads(cdp("import", str(tmp_path / "over.jsonl"), "--json").stdout)
+    assert summary["rejected"] == 1 and "limit" in summary["reasons"][0]["reason"]
+
+
 def test_import_refuses_a_bad_stored_arrival(cdp_env, clean_db, tmp_path):
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(orjson.dumps(m).decode() for m in [

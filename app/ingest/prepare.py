@@ -20,7 +20,10 @@ _TYPED_FIELDS = {"messageId", "userId", "anonymousId", "timestamp", "originalTim
 _SCALAR_FIELDS = ("event", "name", "category", "groupId", "previousId")
 # What a stored event carries besides its message (an event export's lines): a replay reads
 # receivedAt and source (app.ingest.service.stored_arrival) and derives the rest again.
-_STORED_FIELDS = {"receivedAt", "source", "ts", "identifier", "profileId"}
+STORED_FIELDS = {"receivedAt", "source", "ts", "identifier", "profileId"}
+# The times a stored event carries that its message may not have (timestamp, originalTimestamp,
+# sentAt: a few ISO strings), beyond the message size limit a replayed line is allowed.
+REPLAY_TIME_ALLOWANCE = 256
 
 
 @dataclass(slots=True)
@@ -193,7 +196,7 @@ def prepare(
                 break
             event[f"p.{name}"] = value
     extra = {k: v for k, v in (msg.model_extra or {}).items()
-             if k not in _TYPED_FIELDS and not (replay and k in _STORED_FIELDS)}
+             if k not in _TYPED_FIELDS and not (replay and k in STORED_FIELDS)}
     if extra:
         event["extra"] = _json(extra)
     # Profile traits come from identify calls alone, as in Segment: other calls' context.traits are
