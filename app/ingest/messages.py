@@ -4,7 +4,6 @@ Each error names the field path it is about (`batch[3].userId`) and why.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, Union
 
@@ -181,28 +180,6 @@ def _reason(err: dict) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
-_INT64 = (-(2**63), 2**63 - 1)
-# Every integer out of the signed 64-bit range has at least 19 digits (2**63 has 19), so a message
-# whose JSON has no run of 19 digits needs no walk. (Digits in strings only cost the walk.)
-_LONG_DIGIT_RUN = re.compile(rb"\d{19}")
-
-
-def _check_integers(raw: dict, prefix: str, encoded: bytes) -> None:
-    """Neo4j stores 64-bit integers; a larger one (JSON allows it) is refused here, naming its path,
-    rather than failing the write. `encoded` is the message as JSON."""
-    if _LONG_DIGIT_RUN.search(encoded) is None:
-        return
-    stack: list[tuple[object, tuple]] = [(raw, ())]
-    while stack:
-        value, loc = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((v, (*loc, str(k))) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, (*loc, n)) for n, v in enumerate(value))
-        elif isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]:
-            raise MessageErrors([FieldError(field_path(prefix, *loc), "integer out of the 64-bit range")])
-
-
 def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: int) -> SegmentMessage:
     """Validate one message; raise FieldError(s) naming the path."""
     if not isinstance(raw, dict):
@@ -217,7 +194,6 @@ def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: 
     size = len(encoded)
     if size > max_bytes:
         raise MessageErrors([FieldError(prefix or "body", f"message is {size} bytes; the limit is {max_bytes}", 413)])
-    _check_integers(raw, prefix, encoded)
     try:
         return _adapters[msg_type].validate_python(raw)
     except ValidationError as exc:

@@ -43,9 +43,18 @@ MAX_EVENT_PROPERTIES = 50
 MAX_TRAIT_KEY = 200
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _past_int64(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]
+
+
 def flatten_traits(traits: dict, prefix: str = "", depth: int = 0) -> dict[str, Any]:
     """{'address': {'city': 'Oslo'}} -> {'address.city': 'Oslo'}: Neo4j properties hold scalars and
-    homogeneous lists only, so deeper or mixed values are kept as JSON strings."""
+    homogeneous lists only, so deeper or mixed values are kept as JSON strings. Neo4j's integers
+    are 64-bit signed: a larger one (JSON allows it; an unsigned 64-bit id, say) is kept as its
+    decimal text, here only: the event's JSON keeps the number."""
     out: dict[str, Any] = {}
     for key, value in traits.items():
         name = f"{prefix}{key}"
@@ -53,10 +62,12 @@ def flatten_traits(traits: dict, prefix: str = "", depth: int = 0) -> dict[str, 
             continue  # Neo4j property names cannot hold NUL; the value stays in the event's JSON
         if isinstance(value, dict) and depth < MAX_TRAIT_DEPTH:
             out.update(flatten_traits(value, name + ".", depth + 1))
+        elif _past_int64(value):
+            out[name] = str(value)
         elif value is None or isinstance(value, (str, bool, int, float)):
             out[name] = value
         elif isinstance(value, list) and value and len({type(v) for v in value}) == 1 and \
-                isinstance(value[0], (str, bool, int, float)):
+                isinstance(value[0], (str, bool, int, float)) and not any(map(_past_int64, value)):
             out[name] = value
         else:
             out[name] = orjson.dumps(value).decode()

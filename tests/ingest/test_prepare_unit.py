@@ -28,13 +28,14 @@ def test_long_digit_runs_that_are_not_oversized_integers_pass(value):
     assert _prepared(raw, "track").event["p.v"] == value
 
 
-@pytest.mark.parametrize("number", [2**63, 2**64 - 1])
-def test_an_integer_past_64_bits_anywhere_is_refused_with_its_path(number):
-    raw = {"userId": "u", "event": "E", "properties": {"a": [1, {"b": number}]}, "context": {"x": "1" * 30}}
-    with pytest.raises(MessageErrors) as err:
-        validate_message(raw, "batch[4]", "track", 32_000)
-    assert [(e.field, e.reason) for e in err.value.errors] == [("batch[4].properties.a[1].b",
-                                                                "integer out of the 64-bit range")]
+@pytest.mark.parametrize("number", [2**63, 2**64 - 1])  # what orjson reads as integers past Neo4j's
+def test_an_integer_past_neo4js_64_bits_is_kept_exact_in_the_json_and_as_text_on_the_node(number):
+    raw = {"userId": number, "event": "E", "properties": {"n": number, "ns": [1, number], "a": [1, {"b": number}]},
+           "context": {"x": "1" * 30}}
+    event = _prepared(raw, "track").event
+    assert orjson.loads(event["properties"]) == raw["properties"]  # the exact number
+    assert (event["p.n"], event["p.ns"]) == (str(number), orjson.dumps([1, number]).decode())
+    assert event["userId"] == str(number)
 
 
 def test_undeclared_traits_and_properties_are_kept_on_the_event():
