@@ -1,9 +1,14 @@
 """Domain errors -> HTTP answers, in one place. Every 4xx body says what was wrong and where."""
 from __future__ import annotations
 
+import functools
+from http import HTTPStatus
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.utils import is_body_allowed_for_status_code
 from neo4j.exceptions import ServiceUnavailable, SessionExpired
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
@@ -22,8 +27,9 @@ class NotFound(Exception):
         self.reason = reason
 
 
-_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict",
-          413: "payload_too_large", 415: "unsupported_encoding", 429: "rate_limited", 503: "unavailable"}
+_CODES = {400: "invalid_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+          405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 415: "unsupported_encoding",
+          429: "rate_limited", 503: "unavailable"}
 
 
 def sdk_fields(status: int, field: str, reason: str) -> dict:
@@ -37,6 +43,32 @@ def error_body(errors: list[FieldError], status: int = 400) -> dict:
     return {"success": False, "error": first.reason, "field": first.field,
             "errors": [{"field": e.field, "reason": e.reason} for e in errors],
             **sdk_fields(status, first.field, first.reason)}
+
+
+def _answer(status: int, field: str | None, reason: str, headers: dict | None = None,
+            about: str | None = None) -> JSONBody:
+    """One error, shaped as error_body shapes any; `about` is what the SDK message names when no
+    request field is at fault (the database, the service)."""
+    body = {"success": False, "error": reason, "field": field, "errors": [{"field": field, "reason": reason}],
+            **sdk_fields(status, about or field or "request", reason)}
+    return JSONBody(body, status_code=status, headers=headers)
+
+
+@functools.cache
+def _ingest_routes() -> frozenset[str]:
+    # Imported late: these modules import this one (through app.api.deps and app.ratelimit).
+    from app.api.ingest import INGEST_PATHS
+    from app.api.stripe import router as stripe
+
+    # The Stripe webhook is a source like a write key: its events are counted as ingested messages.
+    return frozenset(INGEST_PATHS) | {r.path for r in stripe.routes}
+
+
+def count_rejection(request: Request, status: int) -> None:
+    """cdp_ingest_rejected_total counts ingestion requests only; other routes' errors are in
+    cdp_http_request_seconds by status."""
+    if getattr(request.scope.get("route"), "path", None) in _ingest_routes():
+        metrics.REJECTED.labels(str(status)).inc()
 
 
 def _request_field(loc: tuple) -> str:
@@ -60,14 +92,14 @@ def _validation_error(e: dict) -> FieldError:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(FieldError)
-    async def _field(_: Request, exc: FieldError):
-        metrics.REJECTED.labels(str(exc.status)).inc()
+    async def _field(request: Request, exc: FieldError):
+        count_rejection(request, exc.status)
         return JSONBody(error_body([exc], exc.status), status_code=exc.status)
 
     @app.exception_handler(MessageErrors)
-    async def _messages(_: Request, exc: MessageErrors):
+    async def _messages(request: Request, exc: MessageErrors):
         status = max(e.status for e in exc.errors)
-        metrics.REJECTED.labels(str(status)).inc()
+        count_rejection(request, status)
         body = error_body(exc.errors, status)
         if exc.accepted is not None:  # a batch: its valid messages were stored
             body |= {"accepted": exc.accepted, "refused": exc.refused,
@@ -76,31 +108,28 @@ def install(app: FastAPI) -> None:
         return JSONBody(body, status_code=status)
 
     @app.exception_handler(Unauthorized)
-    async def _unauthorized(_: Request, exc: Unauthorized):
-        metrics.REJECTED.labels("401").inc()
-        return JSONBody({"success": False, "error": exc.reason, "field": "Authorization",
-                         **sdk_fields(401, "Authorization", exc.reason)}, status_code=401,
-                        headers={"WWW-Authenticate": f'{exc.scheme} realm="cdp"'})
+    async def _unauthorized(request: Request, exc: Unauthorized):
+        count_rejection(request, 401)
+        return _answer(401, "Authorization", exc.reason, {"WWW-Authenticate": f'{exc.scheme} realm="cdp"'})
 
     @app.exception_handler(NotFound)
-    async def _not_found(_: Request, exc: NotFound):
-        return JSONBody({"success": False, "error": exc.reason, "field": exc.field,
-                         **sdk_fields(404, exc.field, exc.reason)}, status_code=404)
+    async def _not_found(request: Request, exc: NotFound):
+        count_rejection(request, 404)
+        return _answer(404, exc.field, exc.reason)
 
-    def _unavailable(reason: str, retry_after_s: int) -> JSONBody:
-        metrics.REJECTED.labels("503").inc()
-        return JSONBody({"success": False, "error": reason, "field": None, **sdk_fields(503, "database", reason)},
-                        status_code=503, headers={"Retry-After": str(retry_after_s)})
+    def _unavailable(request: Request, reason: str, retry_after_s: int) -> JSONBody:
+        count_rejection(request, 503)
+        return _answer(503, None, reason, {"Retry-After": str(retry_after_s)}, about="database")
 
     @app.exception_handler(ServiceUnavailable)
     @app.exception_handler(SessionExpired)
-    async def _database_away(_: Request, exc: Exception):
-        return _unavailable("the database is unavailable; retry later", 5)
+    async def _database_away(request: Request, exc: Exception):
+        return _unavailable(request, "the database is unavailable; retry later", 5)
 
     @app.exception_handler(StoreBusy)
-    async def _busy(_: Request, exc: StoreBusy):
+    async def _busy(request: Request, exc: StoreBusy):
         # Nothing of the request was written; the conflict is with writes already under way.
-        return _unavailable("the database is busy with concurrent writes to the same people; retry later", 1)
+        return _unavailable(request, "the database is busy with concurrent writes to the same people; retry later", 1)
 
     @app.exception_handler(ClientDisconnect)
     async def _gone(_: Request, exc: ClientDisconnect):
@@ -109,10 +138,31 @@ def install(app: FastAPI) -> None:
         return Response(status_code=499)
 
     @app.exception_handler(WriterClosed)
-    async def _closed(_: Request, exc: WriterClosed):
-        return JSONBody({"success": False, "error": str(exc)}, status_code=503, headers={"Retry-After": "1"})
+    async def _closed(request: Request, exc: WriterClosed):
+        count_rejection(request, 503)
+        return _answer(503, None, str(exc), {"Retry-After": "1"}, about="service")
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError):
+    async def _validation(request: Request, exc: RequestValidationError):
+        count_rejection(request, 400)
         errs = [_validation_error(e) for e in exc.errors()]
         return JSONBody(error_body(errs or [FieldError("request", "invalid request")]), status_code=400)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        """The framework's own refusals (no such path, a method the path does not take) in our shape.
+        Not counted as ingest rejections: a GET on an ingest path is not an ingestion request."""
+        status = exc.status_code
+        if not is_body_allowed_for_status_code(status):
+            return Response(status_code=status, headers=exc.headers)
+        # 400 and 413 are FastAPI's "error parsing the body" and a body over its limit.
+        field = {400: "body", 404: "path", 405: "method", 413: "body"}.get(status, "request")
+        reason = str(exc.detail)
+        if exc.detail == HTTPStatus(status).phrase:  # a bare "Not Found" says neither what nor where
+            path = request.url.path
+            if status == 404:
+                reason = f"no such path: {path}"
+            elif status == 405:
+                allowed = (exc.headers or {}).get("Allow")
+                reason = f"{request.method} is not allowed on {path}" + (f"; allowed: {allowed}" if allowed else "")
+        return _answer(status, field, reason, exc.headers)

@@ -3,7 +3,11 @@ from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 
 INGESTED = Counter("cdp_ingest_messages_total", "Messages stored", ["source", "type"])
 DUPLICATES = Counter("cdp_ingest_duplicates_total", "Messages dropped as messageId duplicates")
-REJECTED = Counter("cdp_ingest_rejected_total", "Requests rejected at the edge", ["status"])
+# Ingestion only, so a broken SDK or a bad signing secret shows apart from admin-API mistakes, whose
+# errors cdp_http_request_seconds_count already counts by route and status.
+REJECTED = Counter("cdp_ingest_rejected_total",
+                   "Ingestion requests refused (the Segment-compatible paths and the Stripe webhook), by status; "
+                   "errors of other routes are counted by cdp_http_request_seconds by status", ["status"])
 MESSAGES_REFUSED = Counter("cdp_ingest_messages_refused_total",
                            "Invalid ingest messages refused (a batch stores its valid ones beside them)")
 MERGES = Counter("cdp_identity_merges_total", "Profiles merged into another")

@@ -21,9 +21,8 @@ import redis
 import redis.asyncio
 from fastapi import FastAPI, Request
 
-from app import metrics
 from app.auth import basic_username
-from app.errors import error_body
+from app.errors import count_rejection, error_body
 from app.ingest.messages import FieldError
 from app.responses import JSONBody
 from app.settings import Settings
@@ -202,7 +201,7 @@ class IngestRateLimit:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(RateLimited)
-    async def _rate_limited(_: Request, exc: RateLimited):
-        metrics.REJECTED.labels("429").inc()
+    async def _rate_limited(request: Request, exc: RateLimited):
+        count_rejection(request, 429)
         body = {**error_body([FieldError("writeKey", exc.reason, 429)], 429), "code": "rate_limited"}
         return JSONBody(body, status_code=429, headers={"Retry-After": str(exc.retry_after)})

@@ -180,6 +180,16 @@ def _reason(err: dict) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+def json_reason(exc: orjson.JSONDecodeError) -> str:
+    """orjson's message, except for NaN and Infinity, which it calls "unexpected character" or "no
+    digit after sign": Python's json.dumps writes them, so a client needs to be told they are not JSON."""
+    literal = next((w for w in ("NaN", "Infinity") if exc.doc.startswith(w, exc.pos)), None)
+    if literal is None:
+        return str(exc)
+    return (f"{literal} is not a JSON number (JSON has no NaN or Infinity; send null or a string): "
+            f"line {exc.lineno} column {exc.colno} (char {exc.pos})")
+
+
 def validate_message(raw: Any, prefix: str, forced_type: str | None, max_bytes: int) -> SegmentMessage:
     """Validate one message; raise FieldError(s) naming the path."""
     if not isinstance(raw, dict):

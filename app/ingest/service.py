@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.auth import Keyring, basic_username
 from app.identity.rules import IdentityRules
-from app.ingest.messages import FieldError, MessageErrors, UtcDatetime, field_path, validate_message
+from app.ingest.messages import FieldError, MessageErrors, UtcDatetime, field_path, json_reason, validate_message
 from app.ingest.prepare import REPLAY_TIME_ALLOWANCE, STORED_FIELDS, PreparedMessage, prepare
 from app.settings import Settings
 
@@ -36,7 +36,7 @@ def decode_body(body: bytes, content_encoding: str | None, limit: int) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:
-        raise FieldError("body", f"invalid JSON: {exc}") from None
+        raise FieldError("body", f"invalid JSON: {json_reason(exc)}") from None
 
 
 class IngestService:

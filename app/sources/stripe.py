@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 import stripe
 
-from app.ingest.messages import FieldError
+from app.ingest.messages import FieldError, json_reason
 
 EVENT_NAMES = {
     "charge.succeeded": "Charge Succeeded",
@@ -69,7 +69,7 @@ def verify(payload: bytes, signature: str | None, secret: str | None, tolerance:
     try:
         event = orjson.loads(payload)
     except orjson.JSONDecodeError as exc:
-        raise FieldError("body", f"not a Stripe event: {exc}") from None
+        raise FieldError("body", f"not a Stripe event: {json_reason(exc)}") from None
     if not isinstance(event, dict):
         raise FieldError("body", "not a Stripe event: must be a JSON object")
     return event
