@@ -43,6 +43,18 @@ def test_only_identify_events_with_traits_wait_for_the_index(store, settings, cl
     assert trait_index.pending_count(clean_db, settings.neo4j_database) == 1
 
 
+def test_a_trait_value_is_found_whole_in_any_case_before_and_after_indexing(store, settings, clean_db):
+    ingest(store, settings, [msg("identify", messageId="z1", userId="zoe", traits={"name": "Zoë Ångström"}),
+                             msg("identify", messageId="z2", userId="zed", traits={"name": "Zoë Ångström-Berg"})])
+    zoe = profile_of(clean_db, "user_id:zoe")
+    for indexed in (False, True):
+        if indexed:
+            assert trait_index.index_pending(clean_db, settings.neo4j_database) == 2
+        assert found(clean_db, settings, "zoë ångström") == {zoe}, indexed
+        assert found(clean_db, settings, "ZOË ÅNGSTRÖM") == {zoe}, indexed
+        assert found(clean_db, settings, "Zoë") == set(), indexed  # a whole value, not a word of one
+
+
 def test_search_finds_a_value_before_and_after_its_event_is_indexed(store, settings, clean_db):
     ingest(store, settings, [msg("identify", messageId="m1", userId="ann", traits={"city": "Paris"}),
                              msg("identify", messageId="m2", userId="carl", traits={"city": "Lyon"})])
