@@ -4,6 +4,7 @@ redelivered event is stored once)."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
@@ -225,7 +226,10 @@ def to_message(event: dict) -> tuple[dict | None, str | None]:
     if customer:
         msg["anonymousId"] = f"stripe:{customer}"
     elif not user_id:
-        msg["anonymousId"] = f"stripe-email:{email.strip().lower()}"
+        # A message needs a user or anonymous id; the email identifies the person, and a digest of
+        # it keeps the address out of an id that exports, logs and prefix search show.
+        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+        msg["anonymousId"] = f"stripe-email:{digest}"
     if email:
         msg["context"]["traits"] = {"email": email}
     return msg, None

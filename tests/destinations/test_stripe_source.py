@@ -141,6 +141,17 @@ def test_three_decimal_currencies_are_counted_in_thousandths(stripe_client, clea
     assert json.loads(e["props"])["amount"] == 5.124
 
 
+def test_an_event_with_only_an_email_gets_an_anonymous_id_that_does_not_hold_it(stripe_client, clean_db):
+    body = event("charge.succeeded", {"id": "ch_e", "object": "charge", "amount": 100, "currency": "usd",
+                                      "receipt_email": "Only.Email@example.org"}, "evt_e")
+    assert stripe_client.post("/v1/webhooks/stripe", content=body, headers=signed(body)).status_code == 200
+    keys = {r["key"] for r in clean_db.execute_query(
+        "MATCH (:Identifier {key: 'email:only.email@example.org'})-[:BELONGS_TO]->(p:Profile)"
+        "<-[:BELONGS_TO]-(i:Identifier) RETURN i.key AS key").records}
+    [anonymous] = keys - {"email:only.email@example.org"}
+    assert anonymous.startswith("anonymous_id:stripe-email:") and "only.email" not in anonymous
+
+
 def test_metadata_user_id_on_a_charge(stripe_client, clean_db):
     body = event(
         "charge.succeeded",
