@@ -29,8 +29,9 @@ _RUN_FIELDS = (
 
 
 def _doc(node: dict) -> dict:
-    """A run with every field present: the graph stores no nulls."""
-    return {**{k: None for k in _RUN_FIELDS}, **node}
+    """A run with every field present: the graph stores no nulls (and runs recorded before trait
+    pushes were counted apart have no `updated`)."""
+    return {**{k: None for k in _RUN_FIELDS}, "updated": 0, **node}
 
 
 TERMINAL = ("succeeded", "partial", "failed")
@@ -43,6 +44,7 @@ class BatchOutcome:
 
     added: int = 0
     removed: int = 0
+    updated: int = 0  # trait changes pushed to members already sent
     failed: int = 0
     skipped: int = 0
     errors: list[str] = field(default_factory=list)
@@ -94,6 +96,7 @@ class RunStore:
             "createdAt": now,
             "added": 0,
             "removed": 0,
+            "updated": 0,
             "failed": 0,
             "skipped": 0,
             "errors": [],
@@ -126,6 +129,7 @@ class RunStore:
             now=now_ms(),
             added=out.added,
             removed=out.removed,
+            updated=out.updated,
             failed=out.failed,
             skipped=out.skipped,
             errors=out.errors[-20:],

@@ -119,12 +119,12 @@ class TraitPusher:
             failed = send(client.update, addressable, client.max_batch)
             for m, error in failed:
                 out.dead_letter(run, "update", m.profile_id, m.fields, error)
-            out.added = len(addressable) - len(failed)
+            out.updated = len(addressable) - len(failed)
             bad = {m.profile_id for m, _ in failed}
             engine.remember(sync, [m for m in addressable if m.profile_id not in bad], [])
             engine.runs.commit(run["id"], sync.get("cursor"), None, out)
             engine.runs.finish(run["id"], "completed")
-            return out.added
+            return out.updated
         except (Deferred, Permanent) as exc:
             engine.runs.finish(run["id"], "failed", [str(exc)[:500]])
             self.redis.sadd(pending_key(sync["id"]), *[m.profile_id for m in changed])

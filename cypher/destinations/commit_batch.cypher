@@ -4,6 +4,7 @@
 MATCH (r:SyncRun {id: $id})
 SET r.posSeq = $posSeq, r.posProfile = $posProfile, r.heartbeatAt = $now,
     r.added = r.added + $added, r.removed = r.removed + $removed, r.failed = r.failed + $failed,
+    r.updated = coalesce(r.updated, 0) + $updated,
     r.skipped = r.skipped + $skipped,
     r.errors = (coalesce(r.errors, []) + $errors)[-20..]
 WITH r
