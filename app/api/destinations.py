@@ -70,16 +70,25 @@ async def create_sync(body: SyncIn, request: Request) -> dict:
     return await run_in_threadpool(store.create_sync, body, feed)
 
 
-@router.get("/v1/syncs", summary="Syncs")
+def _with_active_runs(runs: RunStore, syncs: list[dict]) -> list[dict]:
+    """Each sync with `activeRun`: the run under way (queued, running or deferred), or null. The
+    last-run fields name only finished runs, so a run deferred for an hour would not show at all."""
+    active = runs.active([s["id"] for s in syncs])
+    return [{**s, "activeRun": active.get(s["id"])} for s in syncs]
+
+
+@router.get("/v1/syncs", summary="Syncs, each with its active run")
 async def list_syncs(request: Request, limit: int = Query(default=100, ge=1, le=1000)) -> dict:
-    store, _ = _stores(services(request))
-    return {"syncs": await run_in_threadpool(store.list_syncs, limit)}
+    store, runs = _stores(services(request))
+    syncs = await run_in_threadpool(store.list_syncs, limit)
+    return {"syncs": await run_in_threadpool(_with_active_runs, runs, syncs)}
 
 
-@router.get("/v1/syncs/{sync_id}", summary="One sync, with its cursor and last run")
+@router.get("/v1/syncs/{sync_id}", summary="One sync, with its cursor, last finished run and active run")
 async def get_sync(sync_id: str, request: Request) -> dict:
-    store, _ = _stores(services(request))
-    return await run_in_threadpool(store.sync, sync_id)
+    store, runs = _stores(services(request))
+    sync = await run_in_threadpool(store.sync, sync_id)
+    return (await run_in_threadpool(_with_active_runs, runs, [sync]))[0]
 
 
 @router.patch("/v1/syncs/{sync_id}", summary="Change schedule, mapping, options or enabled")

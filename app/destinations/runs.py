@@ -110,6 +110,11 @@ class RunStore:
             raise FieldError("id", f"run {rows[0]['active'][0]} of this sync is still active", 409)
         return _doc(props)
 
+    def active(self, sync_ids: list[str]) -> dict[str, dict]:
+        """sync id -> its active run (queued, running or deferred), for syncs that have one."""
+        return {r["sync"]: {"resumeAt": None, "startedAt": None, **r["r"]}
+                for r in self._run("active_runs", syncs=sync_ids)}
+
     def get(self, run_id: str) -> dict | None:
         rows = self._run("get_run", id=run_id)
         return _doc(rows[0]["r"]) if rows else None

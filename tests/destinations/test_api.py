@@ -108,6 +108,7 @@ def test_sync_crud_run_and_runs(api, clean_db, settings):
     assert r.status_code == 201, r.text
     s = r.json()
     assert s["mapping"]["first_name"] == ["traits.givenName", "traits.firstName"] and s["nextRunAt"] > 0
+    assert api.get(f"/v1/syncs/{s['id']}", headers=ADMIN).json()["activeRun"] is None
     assert api.get(f"/v1/syncs/{s['id']}", headers=ADMIN).json()["id"] == s["id"]
     assert [x["id"] for x in api.get("/v1/syncs", headers=ADMIN).json()["syncs"]] == [s["id"]]
 
@@ -115,6 +116,11 @@ def test_sync_crud_run_and_runs(api, clean_db, settings):
     assert run.status_code == 202 and run.json()["run"]["status"] == "queued"
     again = api.post(f"/v1/syncs/{s['id']}/run", headers=ADMIN)
     assert again.status_code == 409 and run.json()["run"]["id"] in again.json()["error"]
+    # The queued run shows on the sync before it finishes (the last-run fields name finished runs).
+    active = api.get(f"/v1/syncs/{s['id']}", headers=ADMIN).json()
+    assert active["activeRun"]["id"] == run.json()["run"]["id"] and active["activeRun"]["status"] == "queued"
+    assert active["lastRunId"] is None
+    assert api.get("/v1/syncs", headers=ADMIN).json()["syncs"][0]["activeRun"]["id"] == run.json()["run"]["id"]
     runs = api.get(f"/v1/syncs/{s['id']}/runs", headers=ADMIN).json()["runs"]
     assert [x["id"] for x in runs] == [run.json()["run"]["id"]]
     one = api.get(f"/v1/syncs/{s['id']}/runs/{runs[0]['id']}", headers=ADMIN)

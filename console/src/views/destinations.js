@@ -2,6 +2,13 @@
 import { api } from "../api.js";
 import { fmtNumber, fmtTime, h, notice, replace, rerender, takeNotice } from "../dom.js";
 
+// A run under way: the last-run fields name finished runs only, so a deferred run shows here.
+function activeRunText(run) {
+  if (!run) return "";
+  const retry = run.status === "deferred" && run.resumeAt ? `, retrying at ${fmtTime(run.resumeAt)}` : "";
+  return ` · run ${run.status} (${run.trigger}${retry})`;
+}
+
 function interval(seconds) {
   for (const [unit, size] of [["day", 86400], ["h", 3600], ["min", 60]]) {
     if (seconds % size === 0) return `${seconds / size} ${unit}${unit === "day" && seconds !== size ? "s" : ""}`;
@@ -130,7 +137,7 @@ function syncPanel(sync, segmentName, scope, status) {
   } }, "Run now");
   const panel = h("div", { class: "sync", "data-testid": "sync" },
     h("h3", {}, "Segment ", h("a", { href: `#/segments/${encodeURIComponent(sync.segmentId)}` }, segmentName[sync.segmentId] || sync.segmentId)),
-    h("p", { class: "meta" }, `${schedule} · ${sync.enabled === false ? "paused" : "active"} · last run ${sync.lastRunStatus || "never"}${sync.lastRunAt ? ` at ${fmtTime(sync.lastRunAt)}` : ""} · last success ${fmtTime(sync.lastSuccessAt)}`),
+    h("p", { class: "meta" }, `${schedule} · ${sync.enabled === false ? "paused" : "active"}${activeRunText(sync.activeRun)} · last run ${sync.lastRunStatus || "never"}${sync.lastRunAt ? ` at ${fmtTime(sync.lastRunAt)}` : ""} · last success ${fmtTime(sync.lastSuccessAt)}`),
     h("div", { class: "actions" }, runNow),
     runsBox);
   loadRuns(runsBox, sync, scope, status).catch((err) => replace(runsBox, notice("error", err.message)));
