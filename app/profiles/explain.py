@@ -9,6 +9,7 @@ from app.errors import NotFound
 from app.identity.rules import IdentityRules
 from app.ingest.messages import FieldError
 from app.ingest.timestamps import iso_ms
+from app.db import query
 from app.profiles.graph import read_evidence, read_identifiers
 from app.profiles.resolve import parse_ref
 
@@ -24,6 +25,21 @@ def identifier_key(rules: IdentityRules, name: str, ref: str) -> str:
     return value
 
 
+def after_splits(evidence: list[dict], splits: list[tuple[int, set[str]]]) -> list[dict]:
+    """Evidence as it stands after splits (time, identifiers moved off) of this profile or one merged
+    into it: a split overrules what joined a pair across it up to its time, so a pair re-joined since
+    is explained by its latest message (one after the split), and a pair with nothing since explains
+    nothing."""
+    out = []
+    for e in evidence:
+        at = max((t for t, moved in splits if (e["a"] in moved) != (e["b"] in moved)), default=None)
+        if at is None or e["firstAt"] > at:
+            out.append(e)
+        elif e["lastAt"] > at:
+            out.append({**e, "firstAt": e["lastAt"], "firstMessageId": e["lastMessageId"], "splitAt": at})
+    return out
+
+
 def evidence_graph(evidence: list[dict]) -> nx.Graph:
     # Undirected: evidence is stored in key order, not in the order the message named the ids.
     g = nx.Graph()
@@ -34,9 +50,12 @@ def evidence_graph(evidence: list[dict]) -> nx.Graph:
 
 def _step(g: nx.Graph, frm: str, to: str) -> dict:
     e = g.edges[frm, to]
-    return {"from": frm, "to": to, "messageId": e["firstMessageId"], "at": iso_ms(e["firstAt"]),
+    step = {"from": frm, "to": to, "messageId": e["firstMessageId"], "at": iso_ms(e["firstAt"]),
             "source": e["source"], "count": e["count"], "lastMessageId": e["lastMessageId"],
             "lastAt": iso_ms(e["lastAt"])}
+    if e.get("splitAt") is not None:  # re-joined after a split: the message is the latest, not the first
+        step["afterSplitAt"] = iso_ms(e["splitAt"])
+    return step
 
 
 def explain(driver: Driver, database: str, rules: IdentityRules, profile_id: str, a: str, b: str) -> dict:
@@ -44,9 +63,12 @@ def explain(driver: Driver, database: str, rules: IdentityRules, profile_id: str
     when both are on the profile but no evidence connects them (answered with 200, not an error:
     the question was valid, the graph just holds no chain)."""
     key_a, key_b = identifier_key(rules, "a", a), identifier_key(rules, "b", b)
+    def read(tx):
+        splits = [(r["at"], set(r["identifiers"])) for r in tx.run(query("profiles/history_splits"), id=profile_id)]
+        return {i["key"] for i in read_identifiers(tx, profile_id)}, after_splits(read_evidence(tx, profile_id), splits)
+
     with driver.session(database=database, default_access_mode="READ") as session:
-        keys, evidence = session.execute_read(
-            lambda tx: ({i["key"] for i in read_identifiers(tx, profile_id)}, read_evidence(tx, profile_id)))
+        keys, evidence = session.execute_read(read)
     for name, key in (("a", key_a), ("b", key_b)):
         if key not in keys:
             raise NotFound(name, f"{key!r} is not an identifier of profile {profile_id}")

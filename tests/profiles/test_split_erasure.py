@@ -42,12 +42,35 @@ def test_old_evidence_cannot_undo_a_split_but_new_evidence_can(client, store, se
     assert len(partition(driver)) == 2
     assert count(driver, "MATCH ()-[r:REFUSED_WITH {reason: 'split'}]->() RETURN count(r)") == 1
     # Dad logs in on the tablet after the split: new evidence, the block is lifted.
-    result = ingest(store, settings, [msg("identify", userId="dad", anonymousId="kid-tablet")])
+    result_message_id = "dad-on-tablet"
+    result = ingest(store, settings, [msg("identify", userId="dad", anonymousId="kid-tablet", messageId=result_message_id)])
     assert result.merges == 1
     assert len(partition(driver)) == 1
     assert count(driver, "MATCH ()-[b:SPLIT_APART]->() RETURN count(b)") == 0
     assert count(driver, "MATCH ()-[m:MERGED_INTO {reason: 'evidence-after-split'}]->() RETURN count(m)") == 1
     assert_invariants(driver)
+    # Why they share a profile again: the message after the split, not the evidence it overruled.
+    why = client.get("/v1/profiles/user_id:dad/explain", params={"a": "user_id:dad", "b": "anonymous_id:kid-tablet"},
+                     headers=ADMIN).json()
+    [step] = why["path"]
+    assert step["messageId"] == result_message_id and "afterSplitAt" not in step
+    # The tablet's email login that the split overruled explains nothing: the chain goes through dad.
+    why = client.get("/v1/profiles/user_id:dad/explain", params={"a": "anonymous_id:kid-tablet", "b": "email:dad@home.io"},
+                     headers=ADMIN).json()
+    assert [(x["from"], x["to"]) for x in why["path"]] == [("anonymous_id:kid-tablet", "user_id:dad"),
+                                                          ("user_id:dad", "email:dad@home.io")]
+
+
+def test_a_pair_rejoined_after_a_split_is_explained_by_a_message_since(client, store, settings):
+    ingest(store, settings, [msg("identify", userId="u-s", anonymousId="x-s", messageId="s2",
+                                 timestamp="2026-11-01T10:00:00Z")])
+    assert client.post("/v1/profiles/user_id:u-s/split", json={"identifiers": ["anonymous_id:x-s"]},
+                       headers=ADMIN).status_code == 200
+    ingest(store, settings, [msg("track", userId="u-s", anonymousId="x-s", messageId="s5")])  # now
+    why = client.get("/v1/profiles/user_id:u-s/explain", params={"a": "anonymous_id:x-s", "b": "user_id:u-s"},
+                     headers=ADMIN).json()
+    [step] = why["path"]
+    assert (step["messageId"], step["count"]) == ("s5", 2) and "afterSplitAt" in step
 
 
 def test_split_bad_input(client, store, settings):
