@@ -5,11 +5,11 @@ from __future__ import annotations
 import networkx as nx
 from neo4j import Driver
 
+from app.db import query
 from app.errors import NotFound
 from app.identity.rules import IdentityRules
 from app.ingest.messages import FieldError
 from app.ingest.timestamps import iso_ms
-from app.db import query
 from app.profiles.graph import read_evidence, read_identifiers
 from app.profiles.resolve import parse_ref
 
