@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole stack for local development, without Docker: project venv, dev Neo4j, Redis, then the
 # API (and the Celery worker and beat, once workers/celery_app.py exists) until Ctrl-C.
-# Neo4j and Redis keep running after Ctrl-C, so the next run starts in seconds.
+# Neo4j and Redis keep running after Ctrl-C, so the next run starts in seconds. A worker or beat
+# that exits is started again after a short pause; the API exiting stops the session.
 #   scripts/dev.sh         start everything (reuses servers that already run)
 #   scripts/dev.sh stop    stop a running dev.sh, then Neo4j and Redis
 set -euo pipefail
@@ -40,6 +41,7 @@ stop() {
 }
 
 pids=()
+declare -A pid_of=()   # name -> pid of each background child
 cleanup() {
   trap - INT TERM EXIT
   [ ${#pids[@]} -gt 0 ] || return 0
@@ -56,12 +58,57 @@ cleanup() {
   rm -f "$PIDFILE"
 }
 
-# bg NAME CMD...: a background child whose output is prefixed "[NAME] " and kept in $RUN_DIR/NAME.log.
+# bg NAME CMD...: a background child whose output is prefixed "[NAME] " and kept in $RUN_DIR/NAME.log
+# (appended to when NAME is started again, so the lines before a crash stay).
 bg() {
   local name=$1; shift
+  local tee_opt=()
+  [ -n "${pid_of[$name]:-}" ] && tee_opt=(-a)
   # The pipe ignores Ctrl-C so it outlives the child and shows its shutdown lines.
-  "$@" > >(trap '' INT TERM; tee "$RUN_DIR/$name.log" | sed -u "s/^/[$name] /") 2>&1 &
-  pids+=($!)
+  "$@" > >(trap '' INT TERM; tee "${tee_opt[@]}" "$RUN_DIR/$name.log" | sed -u "s/^/[$name] /") 2>&1 &
+  pid_of[$name]=$!
+  pids=("${pid_of[@]}")
+}
+
+# spawn NAME: start (or start again) one of the session's processes.
+spawn() {
+  case $1 in
+    api) bg api uvicorn --factory app.main:create_app --host 127.0.0.1 --port "$PORT" ;;
+    worker) bg worker celery -A workers.celery_app worker -l info ;;
+    # beat keeps its schedule state in a file; keep it out of the work tree.
+    beat) bg beat celery -A workers.celery_app beat -l info --schedule "$RUN_DIR/celerybeat-schedule" ;;
+  esac
+}
+
+# supervise: wait for children; the API exiting ends the session, a worker or beat exiting is
+# started again, after a pause that grows (to 30 s) while it keeps exiting within a minute.
+supervise() {
+  local rc exited name pause
+  declare -A started=() backoff=()
+  for name in "${!pid_of[@]}"; do started[$name]=$SECONDS; backoff[$name]=1; done
+  while :; do
+    rc=0 exited=
+    # A child that died while we were busy may already be reaped, which wait -n would not report.
+    for name in "${!pid_of[@]}"; do
+      kill -0 "${pid_of[$name]}" 2>/dev/null && continue
+      exited=${pid_of[$name]}; wait "$exited" || rc=$?; break
+    done
+    [ -n "$exited" ] || wait -n -p exited "${pids[@]}" || rc=$?
+    name=
+    for n in "${!pid_of[@]}"; do [ "${pid_of[$n]}" = "$exited" ] && name=$n; done
+    if [ -z "$name" ] || [ "$name" = api ]; then
+      log "the ${name:-unknown process} exited (status $rc); stopping the rest"
+      exit "$rc"
+    fi
+    if [ $((SECONDS - started[$name])) -ge 60 ]; then backoff[$name]=1; fi
+    pause=${backoff[$name]}
+    log "the $name exited (status $rc); starting it again in ${pause}s"
+    # Sleep in the background so Ctrl-C and 'dev.sh stop' are handled at once.
+    sleep "$pause" & wait $! || true
+    backoff[$name]=$((pause * 2 > 30 ? 30 : pause * 2))
+    spawn "$name"
+    started[$name]=$SECONDS
+  done
 }
 
 banner() {
@@ -100,13 +147,12 @@ start() {
   trap 'exit 130' INT
   trap 'exit 143' TERM
 
-  bg api uvicorn --factory app.main:create_app --host 127.0.0.1 --port "$PORT"
-  local api=${pids[0]}
+  spawn api
+  local api=${pid_of[api]}
   # Workers start only once the module exists; until then the API alone is the stack.
   if [ -f workers/celery_app.py ]; then
-    bg worker celery -A workers.celery_app worker -l info
-    # beat keeps its schedule state in a file; keep it out of the work tree.
-    bg beat celery -A workers.celery_app beat -l info --schedule "$RUN_DIR/celerybeat-schedule"
+    spawn worker
+    spawn beat
   fi
 
   until (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; do
@@ -114,11 +160,7 @@ start() {
     sleep 0.3
   done
   banner
-  # Any child exiting ends the session, so a crashed worker is not missed.
-  local rc=0
-  wait -n "${pids[@]}" || rc=$?
-  log "a process exited (status $rc); stopping the rest"
-  exit "$rc"
+  supervise
 }
 
 case "${1:-start}" in

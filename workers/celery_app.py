@@ -2,10 +2,28 @@
 crashed worker's task runs again rather than being lost."""
 from __future__ import annotations
 
+import redis
 from celery import Celery, signals
+from kombu.transport import redis as kombu_redis
 
 from app import logs
 from app.settings import get_settings
+
+
+class _Channel(kombu_redis.Channel):
+    def _connparams(self, asynchronous=False):
+        # After a broker loss the consumer releases its connection (the transport's client becomes
+        # None) but still closes the old channel and acks or rejects its in-flight messages on it.
+        # Fail those as a connection error, which Celery and kombu handle, instead of the
+        # AttributeError that stops the worker; the unacked message stays in Redis and is restored
+        # after the visibility timeout.
+        if self.connection is None or self.connection.client is None:
+            raise redis.ConnectionError("the broker connection was released")
+        return super()._connparams(asynchronous=asynchronous)
+
+
+class BrokerTransport(kombu_redis.Transport):
+    Channel = _Channel
 
 
 @signals.setup_logging.connect
@@ -26,6 +44,11 @@ def make_celery() -> Celery:
         accept_content=["json"],
         timezone="UTC",
         broker_connection_retry_on_startup=True,
+        # Redis as usual, with channels that outlive a lost connection (see _Channel). Other schemes
+        # (rediss: TLS comes from the scheme) keep the transport kombu picks.
+        broker_transport="workers.celery_app:BrokerTransport" if settings.redis_url.startswith("redis://") else None,
+        # Keep reconnecting while Redis is away, however long (the default gives up after 100 tries).
+        broker_connection_max_retries=None,
         worker_hijack_root_logger=False,
         beat_schedule={
             "identity-invariants": {"task": "workers.ops.check_identity_invariants",
