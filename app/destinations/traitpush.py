@@ -20,6 +20,7 @@ from app.destinations.ratelimit import SyncLock
 from app.destinations.retry import Deferred, Permanent
 from app.destinations.runs import BatchOutcome
 from app.ingest.messages import FieldError
+from app.ingest.retained import RetainedIds
 
 log = logging.getLogger("cdp.sync")
 TOUCHED_KEY = "cdp:traits:touched"
@@ -29,13 +30,13 @@ def pending_key(sync_id: str) -> str:
     return f"cdp:sync:{sync_id}:touched"
 
 
-def touched_recorder(client: redis.Redis):
-    """The GroupCommitWriter on_commit hook."""
+def touched_recorder(client: redis.Redis, retained: RetainedIds | None = None):
+    """The GroupCommitWriter on_commit hook (`retained`: ids kept from failed calls)."""
+    retained = retained if retained is not None else RetainedIds()
 
     def record_touched_profiles(result) -> None:
         ids = set(result.touched_profiles) | set(result.retired.values())
-        if ids:
-            client.sadd(TOUCHED_KEY, *ids)
+        retained.send(ids, lambda batch: client.sadd(TOUCHED_KEY, *batch))
 
     return record_touched_profiles
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 import redis
 
 from app.identity.store import IngestResult
+from app.ingest.retained import RetainedIds
 
 log = logging.getLogger("cdp.segments")
 
@@ -63,6 +64,7 @@ class UpkeepQueue:
         self.ttl = scheduled_ttl
         self._mark = client.register_script(_MARK)
         self._done = client.register_script(_DONE)
+        self.retained = RetainedIds()  # what on_commit could not queue while Redis was away
 
     @classmethod
     def from_url(cls, url: str, trigger: Callable[[], None] | None = None) -> UpkeepQueue:
@@ -81,8 +83,9 @@ class UpkeepQueue:
         return scheduled
 
     def on_commit(self, result: IngestResult) -> None:
-        """Writer hook: the batch's touched profiles, and both sides of its merges."""
-        self.mark(result.touched_profiles | set(result.retired) | set(result.retired.values()))
+        """Writer hook: the batch's touched profiles, and both sides of its merges (and any a failed
+        call kept)."""
+        self.retained.send(result.touched_profiles | set(result.retired) | set(result.retired.values()), self.mark)
 
     def pending(self) -> int:
         return self.client.zcard(DIRTY_KEY)

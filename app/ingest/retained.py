@@ -1,0 +1,42 @@
+"""Profile ids a post-commit hook could not hand to Redis, kept in memory and sent with its next
+call: the data is committed either way, and without this the profiles touched while Redis was
+away would wait for the hourly reconcile (segments) or never be pushed (trait changes)."""
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+
+import redis
+
+log = logging.getLogger("cdp.ingest")
+
+# Ids kept at most (tens of bytes each); past it the rest are left to the reconcile.
+RETAINED_LIMIT = 100_000
+
+
+class RetainedIds:
+    def __init__(self, limit: int = RETAINED_LIMIT):
+        self.limit = limit
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()  # writers' threads call the hooks concurrently
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def send(self, ids: Iterable[str], deliver: Callable[[set[str]], object]) -> None:
+        """deliver(these ids and any kept from failed calls); on a Redis error keep them and re-raise."""
+        with self._lock:
+            batch, self._ids = set(ids) | self._ids, set()
+        if not batch:
+            return
+        try:
+            deliver(batch)
+        except redis.RedisError:
+            with self._lock:
+                room = self.limit - len(self._ids)
+                if room < len(batch):
+                    log.warning("retained profile ids at their limit; the reconcile will catch up",
+                                extra={"fields": {"dropped": len(batch) - max(room, 0)}})
+                self._ids |= set(list(batch)[:max(room, 0)])
+            raise
