@@ -63,27 +63,35 @@ class _GraphCollector:
         return records
 
 
+SYNC_ITEM_OUTCOMES = ("added", "removed", "updated", "failed")
+
+
 class SyncOutcomes(_GraphCollector):
-    """Sync run outcomes: runs happen in Celery workers, which expose no endpoint of their own,
-    and the graph is where their records live."""
+    """Sync run outcomes: runs happen in Celery workers, which expose no endpoint of their own, so
+    the counters are the running totals the runs keep in the graph (:SyncTally, which retention
+    never prunes), and the gauge counts the runs under way."""
 
     def collect(self):
-        from prometheus_client.core import CounterMetricFamily
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-        runs = CounterMetricFamily("cdp_sync_runs", "Sync runs by destination type and status",
+        runs = CounterMetricFamily("cdp_sync_runs", "Finished sync runs by destination type and status",
                                    labels=["destination", "status"])
-        items = CounterMetricFamily("cdp_sync_items", "Items sync runs added, removed or failed",
+        items = CounterMetricFamily("cdp_sync_items", "Items sync runs added, removed, updated (trait pushes) or failed",
                                     labels=["destination", "outcome"])
-        totals: dict[tuple[str, str], int] = {}
-        for r in self._records("ops/sync_outcomes"):
-            runs.add_metric([r["destination"], r["status"] or "unknown"], r["runs"])
-            for outcome in ("added", "removed", "failed"):
-                key = (r["destination"], outcome)
-                totals[key] = totals.get(key, 0) + r[outcome]
-        for (destination, outcome), n in sorted(totals.items()):
-            items.add_metric([destination, outcome], n)
+        active = GaugeMetricFamily("cdp_sync_runs_active", "Sync runs queued, running or deferred",
+                                   labels=["destination", "status"])
+        for r in self._records("ops/sync_tallies"):
+            tally = r["t"]
+            for key, n in sorted(tally.items()):
+                if key.startswith("runs."):
+                    runs.add_metric([tally["destination"], key.removeprefix("runs.")], n)
+            for outcome in SYNC_ITEM_OUTCOMES:
+                items.add_metric([tally["destination"], outcome], tally.get(outcome, 0))
+        for r in self._records("ops/sync_active"):
+            active.add_metric([r["destination"], r["status"]], r["runs"])
         yield runs
         yield items
+        yield active
 
 
 class TraitIndexBacklog(_GraphCollector):

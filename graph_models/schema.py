@@ -18,6 +18,7 @@ NODE_LABELS: dict[str, str] = {
     "SyncRun": "one run of a sync: status, counts, errors, duration",
     "DeadLetter": "an item a destination refused",
     "ErasedProfile": "an erased person's identifiers, sealed, until syncs have sent the removal (feed retention)",
+    "SyncTally": "running totals of finished runs and items per destination type (the metrics' counters)",
 }
 
 RELATIONSHIP_TYPES: dict[str, str] = {
@@ -41,4 +42,5 @@ UNIQUE_KEYS: dict[str, tuple[str, ...]] = {
     "Segment": ("id",),
     "SegmentChange": ("segmentId", "seq"),
     "ErasedProfile": ("id",),
+    "SyncTally": ("destination",),
 }

@@ -8,6 +8,14 @@ SET r.posSeq = $posSeq, r.posProfile = $posProfile, r.heartbeatAt = $now,
     r.skipped = r.skipped + $skipped,
     r.errors = (coalesce(r.errors, []) + $errors)[-20..]
 WITH r
+// The destination type's running totals, which outlive pruned runs (the metrics' counters).
+CALL (r) {
+  MATCH (dest:Destination {id: r.destinationId})
+  MERGE (t:SyncTally {destination: dest.type})
+  SET t.added = coalesce(t.added, 0) + $added, t.removed = coalesce(t.removed, 0) + $removed,
+      t.updated = coalesce(t.updated, 0) + $updated, t.failed = coalesce(t.failed, 0) + $failed
+}
+WITH r
 CALL () {
   UNWIND $retried AS id
   MATCH (old:DeadLetter {id: id})

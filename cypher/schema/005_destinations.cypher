@@ -11,6 +11,7 @@ CREATE INDEX sync_run_status IF NOT EXISTS FOR (r:SyncRun) ON (r.status);
 CREATE INDEX sync_run_sync_status IF NOT EXISTS FOR (r:SyncRun) ON (r.syncId, r.status);
 CREATE INDEX sync_run_finished IF NOT EXISTS FOR (r:SyncRun) ON (r.finishedAt);
 CREATE INDEX dead_letter_at IF NOT EXISTS FOR (x:DeadLetter) ON (x.at);
+CREATE CONSTRAINT sync_tally_destination IF NOT EXISTS FOR (t:SyncTally) REQUIRE t.destination IS UNIQUE;
 CREATE INDEX dead_letter_sync IF NOT EXISTS FOR (x:DeadLetter) ON (x.syncId, x.at);
 // Erased people's addresses, sealed, kept only until syncs have sent their removal (feed retention).
 CREATE CONSTRAINT erased_profile_id IF NOT EXISTS FOR (x:ErasedProfile) REQUIRE x.id IS UNIQUE;
