@@ -152,10 +152,12 @@ class Settings(BaseSettings):
     # Beat: how often due scheduled syncs are started, stalled runs resumed, trait changes pushed.
     sync_dispatch_seconds: float = 15.0
     sync_trait_push_seconds: float = 30.0
-    # How long finished run records and dead letters are kept (a scheduled sync writes a run each
-    # time it is due: 1,440 a day at one a minute), and how often beat prunes older ones.
+    # How long finished run records are kept (a scheduled sync writes a run each time it is due:
+    # 1,440 a day at one a minute), and how often beat prunes older ones. Dead letters are the only
+    # record of an item to send again, so they are kept until retried or discarded unless a
+    # retention is set for them too.
     sync_run_retention_days: int = Field(default=30, ge=1)
-    dead_letter_retention_days: int = Field(default=30, ge=1)
+    dead_letter_retention_days: int | None = Field(default=None, ge=1)
     sync_history_prune_seconds: float = Field(default=3600.0, gt=0)
 
     # Stripe source: the endpoint's signing secret (whsec_...), and how old a signature may be.

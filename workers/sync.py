@@ -59,12 +59,14 @@ DAY_MS = 86_400_000
 
 
 def prune_history(now: int | None = None) -> dict[str, int]:
-    """Finished runs and dead letters past their retention (each sync's last run stays)."""
+    """Finished runs past their retention (each sync's last run stays), and dead letters when a
+    retention is set for them."""
     eng = engine()
     settings = eng.settings
     now = now if now is not None else now_ms()
+    letters = settings.dead_letter_retention_days
     pruned = eng.runs.prune(now - settings.sync_run_retention_days * DAY_MS,
-                            now - settings.dead_letter_retention_days * DAY_MS)
+                            None if letters is None else now - letters * DAY_MS)
     if any(pruned.values()):
         log.info("sync history pruned", extra={"fields": pruned})
     return pruned

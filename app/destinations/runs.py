@@ -171,12 +171,14 @@ class RunStore:
         rows = self._run("dead_letters_to_retry", sync=sync_id, run=run_id, before=before, limit=limit)
         return [dict(r["x"]) for r in rows]
 
-    def prune(self, runs_before: int, letters_before: int, chunk: int = 5_000) -> dict[str, int]:
-        """Delete finished runs and dead letters older than these times (epoch ms), a chunk per
-        transaction so a long history never sits in one transaction's memory."""
+    def prune(self, runs_before: int, letters_before: int | None, chunk: int = 5_000) -> dict[str, int]:
+        """Delete finished runs and (unless letters_before is None) dead letters older than these
+        times (epoch ms), a chunk per transaction so a long history never sits in one transaction."""
         pruned = {"runs": 0, "deadLetters": 0}
-        for key, name, params in (("runs", "prune_runs", {"before": runs_before, "terminal": list(TERMINAL)}),
-                                  ("deadLetters", "prune_dead_letters", {"before": letters_before})):
+        steps = [("runs", "prune_runs", {"before": runs_before, "terminal": list(TERMINAL)})]
+        if letters_before is not None:
+            steps.append(("deadLetters", "prune_dead_letters", {"before": letters_before}))
+        for key, name, params in steps:
             while True:
                 deleted = self._run(name, limit=chunk, **params)[0]["deleted"]
                 pruned[key] += deleted

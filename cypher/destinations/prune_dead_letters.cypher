@@ -1,6 +1,7 @@
-// Dead letters past the retention, a chunk at a time (a retry reads profiles as they are now, so
-// an old letter is only a record of a refusal long past).
+// Dead letters past their retention (set only by choice: a letter is the only record of an item
+// to send again, so pruning it abandons that retry), a chunk at a time.
 MATCH (x:DeadLetter)
+USING INDEX x:DeadLetter(at)
 WHERE x.at < $before
 WITH x LIMIT $limit
 DELETE x

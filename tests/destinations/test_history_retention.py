@@ -46,7 +46,8 @@ def test_old_finished_runs_go_but_the_last_and_the_active_stay(engine, webhook_s
     last = old[-1]
     active = engine.runs.create(engine.store.sync(webhook_sync["id"]), "manual")["id"]
     now = engine.store.sync(webhook_sync["id"])["lastRunAt"]
-    _age(driver, "SyncRun", "finishedAt", old, now - 40 * DAY_MS)
+    # The active run too (no run has both, but the status alone must keep it).
+    _age(driver, "SyncRun", "finishedAt", [*old, active], now - 40 * DAY_MS)
     recent_before = now - 30 * DAY_MS
 
     # A chunk of 2 deletes in two passes: the three old runs that no sync names.
@@ -76,23 +77,32 @@ def test_dead_letters_past_their_retention_go(engine, webhook_sync, profiles, we
 
 
 
-def test_beat_prunes_with_the_configured_retentions(engine, webhook_sync, sync_settings, monkeypatch):
+def test_beat_prunes_runs_and_keeps_dead_letters_unless_told(engine, webhook_sync, profiles, webhook_fake,
+                                                              sync_settings, monkeypatch):
     from workers import sync as sync_tasks
     from workers.celery_app import make_celery
 
+    webhook_fake.poison.add(profiles[0])
     ids = [run_now(engine, webhook_sync)["id"] for _ in range(3)]
     now = engine.store.sync(webhook_sync["id"])["lastRunAt"]
     _age(engine.feed.driver, "SyncRun", "finishedAt", ids[:2], now - 3 * DAY_MS)
+    [letter] = engine.runs.dead_letters(webhook_sync["id"], 10, None)
+    _age(engine.feed.driver, "DeadLetter", "at", [letter["id"]], now - 365 * DAY_MS)
     for key, value in {"CDP_NEO4J_URI": sync_settings.neo4j_uri, "CDP_NEO4J_PASSWORD": sync_settings.neo4j_password,
                        "CDP_REDIS_URL": sync_settings.redis_url, "CDP_SYNC_RUN_RETENTION_DAYS": "2"}.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     try:
         assert make_celery().conf.beat_schedule["sync-history-prune"]["task"] == "workers.sync.prune_history"
+        # A dead letter is the only record of an item to send again: kept, however old, by default.
         assert sync_tasks.prune_history(now=now) == {"runs": 2, "deadLetters": 0}
+        monkeypatch.setenv("CDP_DEAD_LETTER_RETENTION_DAYS", "300")
+        get_settings.cache_clear()
+        assert sync_tasks.prune_history(now=now) == {"runs": 0, "deadLetters": 1}
     finally:
         get_settings.cache_clear()
     assert _run_ids(engine.feed.driver, webhook_sync["id"]) == {ids[2]}
+    assert engine.runs.dead_letters(webhook_sync["id"], 10, None) == []
 
 
 def test_retention_settings_refuse_nonsense(monkeypatch):
@@ -108,8 +118,20 @@ def test_retention_settings_refuse_nonsense(monkeypatch):
 
 
 def test_the_active_run_check_seeks_an_index(engine, webhook_sync):
+    """Through the run status (few runs are active at a time), never through every run of the sync."""
     plan = engine.feed.driver.execute_query(
         "EXPLAIN " + query("destinations/create_run"), sync=webhook_sync["id"], props={"createdAt": 0}
     ).summary.plan
-    seeks = [details for op, details in plan_operators(plan) if op.startswith("NodeIndexSeek")]
-    assert any("SyncRun(syncId, status)" in d for d in seeks), plan_operators(plan)
+    ops = plan_operators(plan)
+    seeks = [details for op, details in ops if op.startswith("NodeIndexSeek") and "SyncRun" in details]
+    assert seeks and all("status" in d for d in seeks), ops
+    assert not any(op.startswith("NodeByLabelScan") for op, _ in ops), ops
+
+
+@pytest.mark.parametrize("name, index", [("prune_runs", "SyncRun(finishedAt)"), ("prune_dead_letters", "DeadLetter(at)")])
+def test_pruning_seeks_the_time_index(engine, webhook_sync, name, index):
+    plan = engine.feed.driver.execute_query(
+        "EXPLAIN " + query(f"destinations/{name}"), before=0, limit=10, terminal=["succeeded"]
+    ).summary.plan
+    assert any(op.startswith("NodeIndexSeekByRange") and index in d for op, d in plan_operators(plan)), \
+        plan_operators(plan)
