@@ -174,6 +174,7 @@ class ImportSummary:
     duplicates: int = 0  # messageIds already stored, or repeated in the file
     rejected: int = 0
     suppressed: int = 0  # valid, but carrying an erased identifier
+    erased_devices_stripped: int = 0  # stored without a device id shared with an erased person
     merges: int = 0
     new_profiles: int = 0
     refused_joins: int = 0
@@ -245,6 +246,7 @@ class Importer:
         s.accepted += result.stored
         s.duplicates += result.duplicates
         s.suppressed += result.suppressed
+        s.erased_devices_stripped += result.erased_devices_stripped
         s.merges += result.merges
         s.new_profiles += result.new_profiles
         s.refused_joins += result.refusals
@@ -261,6 +263,8 @@ def _print_summary(path: Path, source: str, s: ImportSummary) -> None:
         typer.echo(f"    {r['count']} x {r['reason']} (lines {', '.join(map(str, r['lines']))}{more})")
     if s.suppressed:
         typer.echo(f"  suppressed  {s.suppressed} (carry an erased identifier)")
+    if s.erased_devices_stripped:
+        typer.echo(f"  stripped    {s.erased_devices_stripped} (stored without a device id shared with an erased person)")
     typer.echo(f"  profiles    {s.new_profiles} new, {s.merges} merges, {s.refused_joins} refused joins")
 
 
@@ -315,6 +319,40 @@ def index_traits(chunk: int = typer.Option(trait_index.DEFAULT_CHUNK, min=1, hel
             indexed = trait_index.index_pending(driver, settings.neo4j_database, chunk,
                                                 progress=lambda done: progress.update(task, completed=done))
     typer.echo(f"indexed {indexed:,} identify events for trait search")
+
+
+@app.command("rederive-traits")
+def rederive_traits(chunk: int = typer.Option(200, min=1, help="profiles per transaction")) -> None:
+    """Re-derive every live profile's traits, event count and sources from its events, under the
+    current rules (after an upgrade that changed them: traits now come from identify calls alone).
+    Segment memberships follow at the next reconcile."""
+    from app.identity.profile_state import rederive
+    from app.ingest.timestamps import now_ms
+
+    with _connection() as (settings, driver):
+        q = export.profile_export(limit=chunk)
+        total = export.count_profiles(driver, settings.neo4j_database, q)
+
+        def work(tx, ids: list[str]) -> None:
+            for pid in ids:
+                tx.run(db.query("identity/lock_profile"), profile=pid, now=now_ms()).consume()
+                rederive(tx, pid)
+
+        done = 0
+        columns = (TextColumn("re-deriving traits"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err) as progress, driver.session(database=settings.neo4j_database) as session:
+            task = progress.add_task("rederive", total=total)
+            after = ""
+            while True:
+                ids = [r["id"] for r in session.run(db.query("export/profile_ids_page"), afterId=after,
+                                                    seenSince=None, limit=chunk)]
+                if not ids:
+                    break
+                session.execute_write(work, ids)
+                done += len(ids)
+                after = ids[-1]
+                progress.update(task, completed=done)
+    typer.echo(f"re-derived {done:,} profiles")
 
 
 # --- cdp export ... ---

@@ -10,6 +10,9 @@ REJECTED = Counter("cdp_ingest_rejected_total",
                    "errors of other routes are counted by cdp_http_request_seconds by status", ["status"])
 MESSAGES_REFUSED = Counter("cdp_ingest_messages_refused_total",
                            "Invalid ingest messages refused (a batch stores its valid ones beside them)")
+SUPPRESSED = Counter("cdp_ingest_suppressed_total", "Messages dropped because they carry an erased identifier")
+ERASED_DEVICES_STRIPPED = Counter("cdp_ingest_erased_devices_stripped_total",
+                                  "Signed-in users' messages stored without a device id shared with an erased person")
 MERGES = Counter("cdp_identity_merges_total", "Profiles merged into another")
 REFUSALS = Counter("cdp_identity_refusals_total", "Joins refused by identity rules")
 NEW_PROFILES = Counter("cdp_identity_profiles_created_total", "Profiles created")

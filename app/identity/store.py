@@ -65,6 +65,7 @@ class IngestResult:
     # Messages of a signed-in user stored without the erased device id they carried (a shared device).
     erased_devices_stripped: int = 0
     duplicate_ids: list[str] = field(default_factory=list)
+    suppressed_ids: list[str] = field(default_factory=list)
     # Live profiles this batch changed (new events, identifiers or merges) and the profiles it
     # retired, loser -> survivor: what downstream upkeep (segment membership) re-evaluates.
     touched_profiles: set[str] = field(default_factory=set)
@@ -86,6 +87,7 @@ class IngestResult:
             out.suppressed += r.suppressed
             out.erased_devices_stripped += r.erased_devices_stripped
             out.duplicate_ids.extend(r.duplicate_ids)
+            out.suppressed_ids.extend(r.suppressed_ids)
             out.touched_profiles |= r.touched_profiles
             out.retired.update(r.retired)
             out.new_trait_names.extend(n for n in r.new_trait_names if n not in out.new_trait_names)
@@ -296,6 +298,7 @@ class IdentityStore:
                 result.erased_devices_stripped += 1
             else:
                 result.suppressed += 1
+                result.suppressed_ids.append(m.message_id)
         return kept
 
     def _identifier_hashes(self, messages) -> dict[str, list[PreparedMessage]]:

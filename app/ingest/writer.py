@@ -213,12 +213,14 @@ class GroupCommitWriter:
         metrics.GROUP_SIZE.observe(len(messages))
         metrics.COMMIT_SECONDS.observe(elapsed)
         metrics.DUPLICATES.inc(result.duplicates)
+        metrics.SUPPRESSED.inc(result.suppressed)
+        metrics.ERASED_DEVICES_STRIPPED.inc(result.erased_devices_stripped)
         metrics.MERGES.inc(result.merges)
         metrics.REFUSALS.inc(result.refusals)
         metrics.NEW_PROFILES.inc(result.new_profiles)
-        duplicate_ids = set(result.duplicate_ids)
+        not_stored = set(result.duplicate_ids) | set(result.suppressed_ids)
         for m in messages:
-            if m.message_id not in duplicate_ids:
+            if m.message_id not in not_stored:
                 metrics.INGESTED.labels(m.source, m.type).inc()
         for p in group:
             if not p.future.done():

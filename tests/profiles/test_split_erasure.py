@@ -151,6 +151,24 @@ def test_a_device_shared_with_an_erased_person_keeps_the_other_users_events(clie
     assert_invariants(driver)
 
 
+def _metric(client, line_start: str) -> float:
+    lines = [ln for ln in client.get("/metrics").text.splitlines() if ln.startswith(line_start)]
+    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
+
+
+def test_dropped_and_stripped_messages_are_counted_and_not_as_ingested(client, store, settings):
+    ingest(store, settings, [msg("track", userId="gone-m", anonymousId="dev-m", event="Viewed")])
+    assert client.delete("/v1/profiles/user_id:gone-m", headers=ADMIN).status_code == 200
+    before = {name: _metric(client, name) for name in (
+        "cdp_ingest_suppressed_total", "cdp_ingest_erased_devices_stripped_total",
+        'cdp_ingest_messages_total{source="web",type="track"}')}
+    batch = [{"type": "track", "userId": "gone-m", "event": "Again"},
+             {"type": "track", "userId": "other-m", "anonymousId": "dev-m", "event": "Mine"}]
+    assert client.post("/v1/batch", json={"batch": batch}, headers=basic()).status_code == 200
+    after = {name: _metric(client, name) for name in before}
+    assert [after[n] - before[n] for n in before] == [1, 1, 1]
+
+
 def test_erasure_bad_input(client):
     assert client.delete("/v1/profiles/user_id:nobody", headers=ADMIN).status_code == 404
     r = client.delete("/v1/profiles/nonsense", headers=ADMIN)
