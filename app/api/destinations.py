@@ -67,7 +67,7 @@ async def create_sync(body: SyncIn, request: Request) -> dict:
     svc = services(request)
     store, _ = _stores(svc)
     feed = SegmentFeed(svc.driver, svc.settings.neo4j_database)
-    return await run_in_threadpool(store.create_sync, body, feed)
+    return {**await run_in_threadpool(store.create_sync, body, feed), "activeRun": None}
 
 
 def _with_active_runs(runs: RunStore, syncs: list[dict]) -> list[dict]:
@@ -93,8 +93,9 @@ async def get_sync(sync_id: str, request: Request) -> dict:
 
 @router.patch("/v1/syncs/{sync_id}", summary="Change schedule, mapping, options or enabled")
 async def update_sync(sync_id: str, body: SyncPatch, request: Request) -> dict:
-    store, _ = _stores(services(request))
-    return await run_in_threadpool(store.update_sync, sync_id, body)
+    store, runs = _stores(services(request))
+    sync = await run_in_threadpool(store.update_sync, sync_id, body)
+    return (await run_in_threadpool(_with_active_runs, runs, [sync]))[0]
 
 
 @router.delete("/v1/syncs/{sync_id}", status_code=204, summary="Delete a sync with its runs and dead letters")

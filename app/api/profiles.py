@@ -14,7 +14,7 @@ from app.profiles.resolve import resolve
 router = APIRouter(tags=["profiles"], dependencies=[Depends(require_admin)])
 
 
-@router.get("/v1/profiles", summary="Search live profiles by identifier prefix or exact trait value")
+@router.get("/v1/profiles", summary="Search live profiles by identifier prefix or whole trait value (any case)")
 async def search_profiles(request: Request, q: str | None = None, limit: str | None = None,
                           cursor: str | None = None) -> dict:
     svc = services(request)

@@ -78,6 +78,7 @@ class DestinationStore:
     def public(self, node: dict) -> dict:
         """A destination as the API shows it: secrets masked, never the sealed blob."""
         d = _decode(node)
+        d.pop("lockedAt", None)  # bookkeeping: creating a sync write-locks its destination
         sealed = d.pop("sealedSecrets", None)
         d["secrets"] = masked(self.box.open(sealed))
         return d
@@ -156,7 +157,11 @@ class DestinationStore:
             "updatedAt": now,
             "nextRunAt": next_run_at(schedule, now) if body.enabled else None,
         }
-        return _sync_doc(self._run("create_sync", props=props)[0]["s"])
+        rows = self._run("create_sync", props=props)
+        if not rows:  # deleted since the checks above
+            raise FieldError("segmentId" if not feed.exists(body.segment_id) else "destinationId",
+                             "deleted while the sync was being created")
+        return _sync_doc(rows[0]["s"])
 
     def sync(self, sync_id: str) -> dict:
         rows = self._run("get_sync", id=sync_id)

@@ -1,9 +1,9 @@
-"""Profile search: by identifier prefix or by an exact identify-trait value.
+"""Profile search: by identifier prefix or by a whole identify-trait value, in any case.
 
 `q` matches a live profile when
 - one of its identifiers' values starts with q (also lower-cased, as emails are stored), or, when q
   contains ':', one of its identifier keys starts with q ('email:ann' - the email part lower-cased);
-- or an identify event of the profile had a trait whose value is exactly q (a string, or the JSON
+- or an identify event of the profile had a trait whose value is q, whole, in any case (a string, or the JSON
   literal of a number or boolean: '42', 'true'), at any depth of the traits object except inside
   arrays. Any value ever sent matches, not only the newest: as with an old email, finding the
   person by it is the point.
@@ -54,10 +54,10 @@ def identifier_prefixes(q: str) -> tuple[list[str], list[str]]:
 
 
 def trait_match(q: str) -> tuple[str | None, list[str]]:
-    """(Lucene phrase, needles) for an exact trait value q; no phrase when q has no word to index.
+    """(Lucene phrase, needles) for a whole trait value q (any case); no phrase when q has no word to index.
 
     The phrase is built from q's JSON encoding, the very characters stored in the traits string,
-    so the index tokenises both alike; the needles then keep only values exactly equal to q.
+    so the index tokenises both alike; the needles then keep only values equal to q whole (lower-cased on both sides in the query).
     """
     encodings = [orjson.dumps(q).decode()]
     try:

@@ -2,6 +2,8 @@
 
 import pytest
 
+from app.destinations.models import DestinationIn
+from app.ingest.messages import FieldError
 from tests.destinations.conftest import segment
 from tests.helpers import ADMIN
 
@@ -108,7 +110,7 @@ def test_sync_crud_run_and_runs(api, clean_db, settings):
     assert r.status_code == 201, r.text
     s = r.json()
     assert s["mapping"]["first_name"] == ["traits.givenName", "traits.firstName"] and s["nextRunAt"] > 0
-    assert api.get(f"/v1/syncs/{s['id']}", headers=ADMIN).json()["activeRun"] is None
+    assert s["activeRun"] is None and api.get(f"/v1/syncs/{s['id']}", headers=ADMIN).json()["activeRun"] is None
     assert api.get(f"/v1/syncs/{s['id']}", headers=ADMIN).json()["id"] == s["id"]
     assert [x["id"] for x in api.get("/v1/syncs", headers=ADMIN).json()["syncs"]] == [s["id"]]
 
@@ -129,6 +131,7 @@ def test_sync_crud_run_and_runs(api, clean_db, settings):
 
     r = api.patch(f"/v1/syncs/{s['id']}", json={"clearSchedule": True, "enabled": False}, headers=ADMIN)
     assert r.status_code == 200 and r.json()["schedule"] is None and r.json()["nextRunAt"] is None
+    assert r.json()["activeRun"]["id"] == run.json()["run"]["id"]  # still queued
     assert api.delete(f"/v1/destinations/{d['id']}", headers=ADMIN).status_code == 409  # a sync uses it
     refused = api.delete(f"/v1/segments/{seg}", headers=ADMIN)  # so does the segment
     assert refused.status_code == 409 and refused.json()["field"] == "id" and s["id"] in refused.json()["error"]
@@ -212,3 +215,18 @@ def test_errors_read_plainly(api, clean_db, settings):
     assert api.post(f"/v1/syncs/{s['id']}/run", headers=ADMIN).status_code == 202
     busy = api.post(f"/v1/syncs/{s['id']}/run", headers=ADMIN).json()
     assert (busy["code"], busy["field"]) == ("conflict", "id")
+
+
+def test_a_segment_deleted_during_sync_creation_leaves_no_sync(engine, store, settings, monkeypatch):
+    """The create locks the segment and finds it gone (the window between the check and the write)."""
+    from app.destinations.models import SyncIn
+
+    seg = segment(engine.feed.driver, settings)
+    dest = engine.store.create_destination(DestinationIn(name="w", type="webhook", config={"url": "http://127.0.0.1:9/x"},
+                                                        secrets={"signingSecret": "s" * 16}))
+    engine.feed.driver.execute_query("MATCH (s:Segment {id: $id}) DETACH DELETE s", id=seg)
+    monkeypatch.setattr(engine.feed, "exists", lambda _id, _calls=iter([True, False]): next(_calls))
+    with pytest.raises(FieldError) as err:
+        engine.store.create_sync(SyncIn(segment_id=seg, destination_id=dest["id"]), engine.feed)
+    assert err.value.field == "segmentId"
+    assert engine.store.list_syncs(10) == []

@@ -1,4 +1,4 @@
-// Profile search: identifier prefix or exact trait value (GET /v1/profiles?q=).
+// Profile search: identifier prefix or whole trait value, any case (GET /v1/profiles?q=).
 import { api, ref } from "../api.js";
 import { fmtTime, h, notice, replace } from "../dom.js";
 
@@ -17,7 +17,7 @@ export async function profilesView(main, { params }) {
     results);
   input.focus();
   if (!q) {
-    results.append(h("p", { class: "hint" }, "Type the start of an email, user id, anonymous id or phone, or an exact trait value. ",
+    results.append(h("p", { class: "hint" }, "Type the start of an email, user id, anonymous id or phone, or a whole trait value (any case). ",
       "An external id such as ", h("code", {}, "email:ann@example.com"), " opens the profile directly."));
     return;
   }
