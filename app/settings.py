@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     blocked_emails: list[str] = DEFAULT_BLOCKED_EMAILS
     default_phone_region: str = "US"
 
-    # Salt of the suppression list's hashes (erased identifiers are never stored in clear).
+    # Salt of the suppression list's hashes (erased identifiers are never stored in clear), and the
+    # key of the Stripe source's email digests. Set it in any real deployment.
     suppression_salt: str = DEFAULT_SUPPRESSION_SALT
 
     # Segment HTTP Tracking API limits.

@@ -330,7 +330,7 @@ def test_a_message_at_the_size_limit_survives_export_and_import(client, cdp_env,
                "properties": {"x": ""}}
     message["properties"]["x"] = "a" * (limit - len(orjson.dumps(message)))
     assert len(orjson.dumps(message)) == limit
-    send(client, [message])
+    send(client, [message], context={"library": {"name": "padding", "note": "b" * 2000}})  # merged into it
     assert cdp("export", "events", "-o", str(tmp_path / "events.jsonl")).exit_code == 0
     assert len((tmp_path / "events.jsonl").read_bytes().strip()) > limit  # the store's fields added
 
@@ -338,8 +338,8 @@ def test_a_message_at_the_size_limit_survives_export_and_import(client, cdp_env,
         session.run(WIPE_GRAPH).consume()
     summary = json.loads(cdp("import", str(tmp_path / "events.jsonl"), "--json").stdout)
     assert (summary["accepted"], summary["rejected"]) == (1, 0), summary
-    # A line over the limit by more than the store's own fields is still refused.
-    message["properties"]["x"] += "a" * 1000
+    # A line past what any accepted message can become (the batch limit) is still refused.
+    message["properties"]["x"] = "a" * get_settings().max_batch_bytes
     (tmp_path / "over.jsonl").write_bytes(orjson.dumps({**message, "messageId": "big-2"}) + b"\n")
     summary = json.loads(cdp("import", str(tmp_path / "over.jsonl"), "--json").stdout)
     assert summary["rejected"] == 1 and "limit" in summary["reasons"][0]["reason"]

@@ -26,7 +26,7 @@ async def stripe_webhook(request: Request) -> dict:
         svc.settings.stripe_webhook_secret,
         svc.settings.stripe_tolerance_seconds,
     )
-    message, ignored = stripe_source.to_message(event)
+    message, ignored = stripe_source.to_message(event, svc.settings.suppression_salt)
     if message is None:
         # 2xx all the same: Stripe would otherwise redeliver an event we will never map.
         return {"received": True, "ignored": ignored}

@@ -21,9 +21,6 @@ _SCALAR_FIELDS = ("event", "name", "category", "groupId", "previousId")
 # What a stored event carries besides its message (an event export's lines): a replay reads
 # receivedAt and source (app.ingest.service.stored_arrival) and derives the rest again.
 STORED_FIELDS = {"receivedAt", "source", "ts", "identifier", "profileId"}
-# The times a stored event carries that its message may not have (timestamp, originalTimestamp,
-# sentAt: a few ISO strings), beyond the message size limit a replayed line is allowed.
-REPLAY_TIME_ALLOWANCE = 256
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from app.auth import Keyring, basic_username
 from app.identity.rules import IdentityRules
 from app.ingest.messages import FieldError, MessageErrors, UtcDatetime, field_path, json_reason, validate_message
-from app.ingest.prepare import REPLAY_TIME_ALLOWANCE, STORED_FIELDS, PreparedMessage, prepare
+from app.ingest.prepare import STORED_FIELDS, PreparedMessage, prepare
 from app.settings import Settings
 
 _datetime = TypeAdapter(UtcDatetime)
@@ -104,10 +104,11 @@ class IngestService:
             path = f"batch[{n}]"
             try:
                 if replay and isinstance(raw, dict):
-                    # An exported event is its message plus what the store added: the size limit
-                    # is the message's, so a message accepted once is accepted again.
+                    # An exported event is its message plus what the store added (its times, the
+                    # batch's context and integrations merged in): held to the batch limit, the
+                    # most a message accepted once can have become, so it is accepted again.
                     message = {k: v for k, v in raw.items() if k not in STORED_FIELDS}
-                    msg = validate_message(message, path, None, self.settings.max_message_bytes + REPLAY_TIME_ALLOWANCE)
+                    msg = validate_message(message, path, None, self.settings.max_batch_bytes)
                 else:
                     msg = validate_message(raw, path, None, self.settings.max_message_bytes)
                 received_at, msg_source = stored_arrival(raw, path, now, source) if replay else (now, source)

@@ -5,6 +5,7 @@ redelivered event is stored once)."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import UTC, datetime
 from typing import Any
 
@@ -188,9 +189,9 @@ def _properties(kind: str, obj: _Fields) -> dict:
     return {k: v for k, v in props.items() if v is not None}
 
 
-def to_message(event: dict) -> tuple[dict | None, str | None]:
+def to_message(event: dict, id_key: str) -> tuple[dict | None, str | None]:
     """(track message, None) or (None, why it was not mapped); FieldError naming the path of a
-    field of the wrong type."""
+    field of the wrong type. `id_key` keys the digest that stands for an email in an anonymous id."""
     fields = _Fields(event, "")
     kind = fields.get("type", "string", required=True)
     name = EVENT_NAMES.get(kind)
@@ -226,9 +227,10 @@ def to_message(event: dict) -> tuple[dict | None, str | None]:
     if customer:
         msg["anonymousId"] = f"stripe:{customer}"
     elif not user_id:
-        # A message needs a user or anonymous id; the email identifies the person, and a digest of
-        # it keeps the address out of an id that exports, logs and prefix search show.
-        digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:24]
+        # A message needs a user or anonymous id; the email identifies the person, and a keyed
+        # digest of it keeps the address out of an id that exports, logs and prefix search show
+        # (keyed: an unkeyed hash would confirm a guessed address).
+        digest = hmac.new(id_key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()[:24]
         msg["anonymousId"] = f"stripe-email:{digest}"
     if email:
         msg["context"]["traits"] = {"email": email}

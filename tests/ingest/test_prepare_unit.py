@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from app.identity.rules import IdentityRules
-from app.ingest.messages import MessageErrors, validate_message
+from app.ingest.messages import validate_message
 from app.ingest.prepare import prepare
 from app.settings import Settings
 
