@@ -10,7 +10,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.auth import Keyring, basic_username
 from app.identity.rules import IdentityRules
-from app.ingest.messages import FieldError, MessageErrors, UtcDatetime, field_path, json_reason, validate_message
+from app.ingest.messages import (
+    FieldError,
+    MessageErrors,
+    UtcDatetime,
+    field_path,
+    json_reason,
+    validate_message,
+)
 from app.ingest.prepare import STORED_FIELDS, PreparedMessage, prepare
 from app.settings import Settings
 
