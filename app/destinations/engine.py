@@ -250,7 +250,7 @@ class SyncEngine:
             # Gone without a trace (erased while in no synced segment, or the seal was pruned). Merged
             # into a profile that is a member: its identifiers live on in a member, so removing them
             # would remove the member.
-            if row is None or row["member"] or not client.can_remove:
+            if row is None or row["member"] or not client.removes(bool(row.get("erased"))):
                 out.skipped += 1
                 continue
             m = apply_mapping(sync["mapping"], row)

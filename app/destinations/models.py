@@ -45,7 +45,7 @@ class DestinationPatch(_Camel):
 # Per type: required config keys, optional config keys, required secrets, optional secrets.
 _SHAPES: dict[str, tuple[set[str], set[str], set[str], set[str]]] = {
     "resend": ({"audienceId"}, set(), {"apiKey"}, set()),
-    "hubspot": (set(), {"membershipProperty"}, {"accessToken"}, set()),
+    "hubspot": (set(), {"membershipProperty", "gdprDelete"}, {"accessToken"}, set()),
     "facebook": ({"audienceId"}, {"adAccountId"}, {"accessToken"}, {"appSecret"}),
     "webhook": ({"url"}, {"headers"}, {"signingSecret"}, set()),
 }
@@ -75,6 +75,8 @@ def check_destination(dest_type: str, config: dict, secrets: dict) -> None:
     for key in ("audienceId", "adAccountId", "membershipProperty"):
         if key in config and not isinstance(config[key], str):
             raise FieldError(f"config.{key}", "must be a string")
+    if "gdprDelete" in config and not isinstance(config["gdprDelete"], bool):
+        raise FieldError("config.gdprDelete", "must be true or false")
     if (
         dest_type == "hubspot"
         and "membershipProperty" in config

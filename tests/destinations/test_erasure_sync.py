@@ -2,6 +2,7 @@
 by identifiers the erasure sealed for it (nothing else is left of the person), and the seal is
 deleted with the feed entries it was kept for."""
 
+import pytest
 from fastapi.testclient import TestClient
 
 from app.destinations.runs import RETRY_TRIGGER
@@ -118,6 +119,32 @@ def test_hubspot_flags_an_erased_contact_without_creating_one(engine, store, set
     assert hubspot_fake.count("POST") == upserts  # no upsert: it could create a contact again
     assert sorted(hubspot_fake.updates) == [first, second]
     assert hubspot_fake.contacts[first]["properties"]["cdp_pro"] == "false" and second not in hubspot_fake.contacts
+
+
+def test_hubspot_gdpr_deletes_an_erased_contact_when_the_destination_says_so(
+        engine, store, settings, sync_settings, hubspot_fake):
+    pros = people(store, settings, 3)
+    first, second, third = sorted(pros)
+    seg = segment(engine.feed.driver, settings)
+    # No membership property: ordinary exits are not sent, an erasure is (as a GDPR delete).
+    s = sync(engine, seg, destination(engine, "hubspot", {"gdprDelete": True}, {"accessToken": HS_TOKEN})["id"])
+    assert run_now(engine, s)["added"] == 3
+    set_plan(store, settings, [third], "free")
+    upkeep(engine.feed.driver, settings, [pros[third]])
+    with TestClient(create_app(sync_settings)) as client:
+        erase(client, first)
+    run = run_now(engine, s)
+    assert (run["status"], run["removed"], run["skipped"]) == ("succeeded", 1, 1)  # third's exit: skipped
+    assert hubspot_fake.gdpr_deleted == [first] and hubspot_fake.updates == []
+    assert first not in hubspot_fake.contacts and {second, third} <= set(hubspot_fake.contacts)
+
+
+def test_gdpr_delete_must_be_a_boolean(engine):
+    from app.ingest.messages import FieldError
+
+    with pytest.raises(FieldError) as err:
+        destination(engine, "hubspot", {"gdprDelete": "yes"}, {"accessToken": HS_TOKEN})
+    assert err.value.field == "config.gdprDelete"
 
 
 def test_seals_go_with_the_feed_entries(engine, store, settings, sync_settings, webhook_fake, monkeypatch):

@@ -36,6 +36,11 @@ class DestinationClient(ABC):
     # Whether exits can be sent at all (HubSpot needs a membership property for that).
     can_remove: bool = True
 
+    def removes(self, erased: bool) -> bool:
+        """Whether this exit is sent: any exit when the client can remove; an erased person's also
+        when the client forwards erasures (HubSpot's GDPR delete)."""
+        return self.can_remove
+
     @abstractmethod
     def addressable(self, member: Member) -> bool:
         """Whether the member has what the vendor keys contacts by; others are skipped."""

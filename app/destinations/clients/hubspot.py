@@ -1,6 +1,7 @@
 """HubSpot CRM contacts through the official hubspot-api-client: batch upsert by email (100 per
 request, HubSpot's documented batch limit) with the mapped traits as contact properties. HubSpot
-contacts are not deleted on exit: a configured membership property is set to "false" instead."""
+contacts are not deleted on exit: a configured membership property is set to "false" instead. An
+erased person's contact is GDPR-deleted when the destination says so (`gdprDelete`), else flagged."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hubspot import HubSpot
 from hubspot.crm.contacts import (
     ApiException,
     BatchInputSimplePublicObjectBatchInputUpsert,
+    PublicGdprDeleteInput,
     SimplePublicObjectBatchInputUpsert,
     SimplePublicObjectInput,
 )
@@ -41,7 +43,11 @@ class HubSpotClient(DestinationClient):
         self.basic_api = self.api.crm.contacts.basic_api
         self.membership_property = config.get("membershipProperty")
         self.can_remove = bool(self.membership_property)
+        self.gdpr_delete = bool(config.get("gdprDelete"))
         self.caller = caller
+
+    def removes(self, erased: bool) -> bool:
+        return self.can_remove or (erased and self.gdpr_delete)
 
     def addressable(self, member: Member) -> bool:
         return bool(member.email)
@@ -88,26 +94,38 @@ class HubSpotClient(DestinationClient):
         return self._upsert(members, {})
 
     def remove(self, members: list[Member]) -> Failures:
-        assert self.membership_property, "the engine skips exits for a HubSpot destination without one"
         # Only the key and the flag: an exited profile's other properties are left as they were.
         staying = [Member(m.profile_id, {"email": m.email}) for m in members if not m.erased]
+        assert not staying or self.membership_property, "the engine skips exits for a HubSpot destination without one"
         failures = self._upsert(staying, {self.membership_property: "false"}) if staying else []
-        return failures + [f for m in members if m.erased for f in self._unflag_existing(m)]
+        erase = self._purge if self.gdpr_delete else self._unflag_existing
+        return failures + [f for m in members if m.erased for f in erase(m)]
+
+    def _purge(self, m: Member) -> Failures:
+        """HubSpot's GDPR delete of the contact by email: gone with its history, and the address
+        blocklisted there if no contact has it (HubSpot's documented behaviour)."""
+        body = PublicGdprDeleteInput(object_id=str(m.email), id_property="email")
+        return self._per_contact(m, lambda: self.basic_api.purge(body), missing_ok=False)
 
     def _unflag_existing(self, m: Member) -> Failures:
         """An erased person's contact: flagged out only if HubSpot still has it (an update by email,
         never an upsert, which would create again a contact the CRM's own GDPR delete removed)."""
         body = SimplePublicObjectInput(properties={self.membership_property: "false"})
+        return self._per_contact(m, lambda: self.basic_api.update(str(m.email), body, id_property="email"),
+                                 missing_ok=True)
+
+    def _per_contact(self, m: Member, call, missing_ok: bool) -> Failures:
+        """One request about one contact, classified as the batch upsert's are."""
 
         def attempt() -> Failures:
             try:
-                self.basic_api.update(str(m.email), body, id_property="email")
-            except urllib3.exceptions.HTTPError as exc:
+                call()
+            except urllib3.exceptions.HTTPError as exc:  # the SDK's transport: DNS, refused, reset, timeout
                 raise network_error("hubspot", exc) from exc
             except ApiException as exc:
                 status = _refusal_status(exc)
-                if status == 404:
-                    return []  # not in HubSpot: nothing to flag
+                if status == 404 and missing_ok:
+                    return []  # not in HubSpot: nothing to do
                 if status in (401, 403):
                     raise Permanent(f"hubspot {status}: {_message(exc.body)}", fatal=True) from exc
                 return [(m, f"hubspot {status}: {_message(exc.body)}")]

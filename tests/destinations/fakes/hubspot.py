@@ -1,7 +1,8 @@
 """HubSpot CRM v3 contacts: batch upsert (POST /crm/v3/objects/contacts/batch/upsert, at most 100
 inputs, idProperty email; a batch with an invalid email is refused whole, 400 VALIDATION_ERROR) and
 update by a unique property (PATCH /crm/v3/objects/contacts/{email}?idProperty=email; 404 when no
-contact has it, never a create)."""
+contact has it, never a create), and GDPR delete (POST /crm/v3/objects/contacts/gdpr-delete with
+objectId and idProperty email: 204, the contact gone; an unknown email is blocklisted, also 204)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ class HubSpotFake(FakeServer):
         self.contacts: dict[str, dict] = {}  # email -> {id, properties}
         self.reject = set()
         self.updates: list[str] = []  # emails PATCHed, in order
+        self.gdpr_deleted: list[str] = []  # emails GDPR-deleted (or blocklisted), in order
 
     def handle(self, req: Req) -> Answer:
         if req.headers.get("authorization") != f"Bearer {self.token}":
@@ -35,6 +37,15 @@ class HubSpotFake(FakeServer):
             )
         if req.method == "PATCH" and req.path.startswith(_CONTACT):
             return self._update(req)
+        if req.method == "POST" and req.path == "/crm/v3/objects/contacts/gdpr-delete":
+            body = req.json()
+            if body.get("idProperty") != "email" or not body.get("objectId"):
+                return Answer(400, {"status": "error", "category": "VALIDATION_ERROR", "message": "objectId"})
+            with self.lock:
+                email = str(body["objectId"]).lower()
+                self.gdpr_deleted.append(email)
+                self.contacts.pop(email, None)
+            return Answer(204, None)
         if req.method != "POST" or req.path != "/crm/v3/objects/contacts/batch/upsert":
             return Answer(
                 404, {"status": "error", "category": "OBJECT_NOT_FOUND", "message": "no such route"}
