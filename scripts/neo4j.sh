@@ -42,6 +42,9 @@ EOF
 }
 
 # The configuration this script starts Neo4j with (the heap is a JVM flag, noted for comparison).
+# A cached plan is replanned once its statistics change tenfold (Neo4j's default: fourfold): a
+# replan of an ingest statement stalls every writer for hundreds of milliseconds on 2 cores, and the
+# threshold still decays over hours, so plans keep up with a graph that grows (docs/ingest-benchmark.md).
 conf_text() {
   cat <<EOF
 # JVM heap: $HEAP (a flag on the java command line, not a setting)
@@ -62,6 +65,7 @@ dbms.usage_report.enabled=false
 dbms.security.auth_enabled=true
 db.tx_log.rotation.retention_policy=100M size
 db.transaction.timeout=120s
+dbms.cypher.statistics_divergence_threshold=0.9
 EOF
   # Extra settings, one per line (query logging while profiling, memory tuning…).
   if [ -n "${NEO4J_EXTRA_CONF:-}" ]; then printf '%s\n' "$NEO4J_EXTRA_CONF"; fi
