@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import base64
 import socket
+import time
 import uuid
+from pathlib import Path
 
 from app.db import query
 
@@ -95,3 +97,16 @@ def hold_busy(driver, key: str) -> None:
 
 def release_busy(driver) -> None:
     driver.execute_query("MATCH (p:Profile {heldBusy: true}) REMOVE p.retiredAt, p.heldBusy")
+
+
+def wait_for(predicate, timeout: float = 30.0, what: str = "condition", log: Path | None = None):
+    """Poll with a deadline: a worker's progress is observed, never assumed after a sleep. `log`:
+    a file whose tail the failure shows."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    tail = log.read_text(errors="replace")[-4000:] if log else ""
+    raise AssertionError(f"timed out waiting for {what}\n{tail}".rstrip())

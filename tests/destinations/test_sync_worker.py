@@ -17,6 +17,7 @@ from app.destinations.queue import enqueue_run
 from app.destinations.ratelimit import SyncLock
 from app.settings import get_settings
 from tests.destinations.conftest import ROOT_DIR, destination, people, segment, sync
+from tests.helpers import wait_for
 
 KEY = "re_test_key_123456"
 
@@ -55,17 +56,6 @@ def celery_worker(worker_env):
     celery = make_celery()
     with start_worker(celery, perform_ping_check=False, pool="solo", shutdown_timeout=10):
         yield celery
-
-
-def wait_for(predicate, timeout: float = 30.0, what: str = "condition"):
-    """Poll with a deadline: the worker's progress is observed, never assumed after a sleep."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _status(engine, run_id: str, *statuses: str):

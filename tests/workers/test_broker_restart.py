@@ -16,6 +16,8 @@ import pytest
 import redis
 from celery import Celery
 
+from tests.helpers import wait_for
+
 ROOT_DIR = Path(__file__).resolve().parents[2]
 HOLD, MARK = "tests.broker_restart.hold", "tests.broker_restart.mark"
 
@@ -46,18 +48,6 @@ def __getattr__(name: str):
         globals()["app"] = _worker_app()
         return globals()["app"]
     raise AttributeError(name)
-
-
-def wait_for(predicate, timeout: float, what: str, log: Path | None = None):
-    """Poll with a deadline: the worker's progress is observed, never assumed after a sleep."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    tail = log.read_text(errors="replace")[-4000:] if log else ""
-    raise AssertionError(f"timed out waiting for {what}\n{tail}")
 
 
 def _free_port() -> int:
