@@ -322,10 +322,12 @@ def index_traits(chunk: int = typer.Option(trait_index.DEFAULT_CHUNK, min=1, hel
 
 
 @app.command("rederive-traits")
-def rederive_traits(chunk: int = typer.Option(200, min=1, help="profiles per transaction")) -> None:
+def rederive_traits(chunk: int = typer.Option(200, min=1, max=export.PROFILES_MAX_LIMIT,
+                                             help="profiles per transaction")) -> None:
     """Re-derive every live profile's traits, event count and sources from its events, under the
     current rules (after an upgrade that changed them: traits now come from identify calls alone).
-    Segment memberships follow at the next reconcile."""
+    Segment memberships follow at the next reconcile; destinations get the new values when the
+    profile next changes or a sync next sends it."""
     from app.identity.profile_state import rederive
     from app.ingest.timestamps import now_ms
 
@@ -335,8 +337,8 @@ def rederive_traits(chunk: int = typer.Option(200, min=1, help="profiles per tra
 
         def work(tx, ids: list[str]) -> None:
             for pid in ids:
-                tx.run(db.query("identity/lock_profile"), profile=pid, now=now_ms()).consume()
-                rederive(tx, pid)
+                if tx.run(db.query("identity/lock_profile"), profile=pid, now=now_ms()).single() is not None:
+                    rederive(tx, pid)  # else erased or merged away since the page was read
 
         done = 0
         columns = (TextColumn("re-deriving traits"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())

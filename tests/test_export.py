@@ -338,9 +338,16 @@ def test_a_message_at_the_size_limit_survives_export_and_import(client, cdp_env,
         session.run(WIPE_GRAPH).consume()
     summary = json.loads(cdp("import", str(tmp_path / "events.jsonl"), "--json").stdout)
     assert (summary["accepted"], summary["rejected"]) == (1, 0), summary
+    # A line that is a plain message, not a stored event, is held to the message limit, as the API holds it.
+    plain = {"type": "track", "messageId": "big-plain", "anonymousId": "big-anon", "event": "Big",
+             "properties": {"x": "a" * (limit + 100)}}
+    (tmp_path / "plain.jsonl").write_bytes(orjson.dumps(plain) + b"\n")
+    summary = json.loads(cdp("import", str(tmp_path / "plain.jsonl"), "--json").stdout)
+    assert summary["rejected"] == 1 and "limit" in summary["reasons"][0]["reason"]
     # A line past what any accepted message can become (the batch limit) is still refused.
     message["properties"]["x"] = "a" * get_settings().max_batch_bytes
-    (tmp_path / "over.jsonl").write_bytes(orjson.dumps({**message, "messageId": "big-2"}) + b"\n")
+    over = {**message, "messageId": "big-2", "identifier": "anonymous_id:big-anon"}  # an export line's field
+    (tmp_path / "over.jsonl").write_bytes(orjson.dumps(over) + b"\n")
     summary = json.loads(cdp("import", str(tmp_path / "over.jsonl"), "--json").stdout)
     assert summary["rejected"] == 1 and "limit" in summary["reasons"][0]["reason"]
 

@@ -110,10 +110,11 @@ class IngestService:
         for n, raw in enumerate(items):
             path = f"batch[{n}]"
             try:
-                if replay and isinstance(raw, dict):
+                if replay and isinstance(raw, dict) and STORED_FIELDS & raw.keys() - {"source", "receivedAt"}:
                     # An exported event is its message plus what the store added (its times, the
                     # batch's context and integrations merged in): held to the batch limit, the
-                    # most a message accepted once can have become, so it is accepted again.
+                    # most a message accepted once can have become, so it is accepted again. Any
+                    # other line is a message, held to the message limit as the API holds it.
                     message = {k: v for k, v in raw.items() if k not in STORED_FIELDS}
                     msg = validate_message(message, path, None, self.settings.max_batch_bytes)
                 else:
