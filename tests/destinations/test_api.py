@@ -231,3 +231,41 @@ def test_a_segment_deleted_during_sync_creation_leaves_no_sync(engine, store, se
         engine.store.create_sync(SyncIn(segment_id=seg, destination_id=dest["id"]), engine.feed)
     assert err.value.field == "segmentId"
     assert engine.store.list_syncs(10) == []
+
+
+def test_a_destination_delete_waits_for_a_sync_being_created_and_then_refuses(engine, settings):
+    """The create holds the destination's lock until it commits; the delete takes that lock before
+    it counts syncs, so it waits, then sees the new sync (before, it counted none and deleted)."""
+    import threading
+
+    from app.db import query
+
+    seg = segment(engine.feed.driver, settings)
+    dest = engine.store.create_destination(DestinationIn(name="w", type="webhook", config={"url": "http://127.0.0.1:9/x"},
+                                                        secrets={"signingSecret": "s" * 16}))
+    props = {"id": "racing-sync", "segmentId": seg, "destinationId": dest["id"], "createdAt": 1}
+    outcome: dict = {}
+
+    def delete() -> None:
+        try:
+            engine.store.delete_destination(dest["id"])
+            outcome["deleted"] = True
+        except FieldError as exc:
+            outcome["refused"] = exc
+
+    with engine.feed.driver.session(database=settings.neo4j_database) as session:
+        tx = session.begin_transaction()
+        assert tx.run(query("destinations/create_sync"), props=props).single() is not None
+        deleting = threading.Thread(target=delete)
+        deleting.start()
+        # Wait until Neo4j reports the delete's transaction blocked on the lock (observed, not slept).
+        blocked = "SHOW TRANSACTIONS YIELD status, currentQuery WHERE status STARTS WITH 'Blocked' RETURN count(*) AS n"
+        with engine.feed.driver.session(database=settings.neo4j_database) as probe:
+            for _ in range(2000):
+                if probe.run(blocked).single()["n"] > 0 or not deleting.is_alive():
+                    break
+        assert deleting.is_alive(), outcome  # it waited for the create
+        tx.commit()
+    deleting.join(timeout=30)
+    assert "refused" in outcome and outcome["refused"].status == 409, outcome
+    assert engine.store.destination(dest["id"])["id"] == dest["id"]
