@@ -51,6 +51,27 @@ def test_kept_ids_go_with_the_next_call_and_are_bounded():
     assert len(retained) == 0
 
 
+def test_a_backlog_goes_in_chunks_and_only_the_undelivered_ones_are_kept():
+    retained, calls = RetainedIds(chunk=2), []
+
+    def down(batch):
+        raise redis.ConnectionError("away")
+
+    with pytest.raises(redis.ConnectionError):
+        retained.send({"a", "b", "c", "d", "e"}, down)
+
+    def fails_third(batch):
+        if len(calls) == 2:
+            raise redis.ConnectionError("away again")
+        calls.append(batch)
+
+    with pytest.raises(redis.ConnectionError):
+        retained.send(set(), fails_third)
+    assert calls == [{"a", "b"}, {"c", "d"}] and len(retained) == 1  # only "e" is kept
+    retained.send(set(), calls.append)
+    assert calls[-1] == {"e"} and len(retained) == 0
+
+
 def test_segment_upkeep_gets_the_profiles_touched_while_redis_was_away(live):
     away = UpkeepQueue(_unreachable())
     with pytest.raises(redis.RedisError):
