@@ -38,20 +38,19 @@ def sdk_fields(status: int, field: str, reason: str) -> dict:
     return {"code": _CODES.get(status, "error"), "message": f"{field}: {reason}"}
 
 
-def error_body(errors: list[FieldError], status: int = 400) -> dict:
+def error_body(errors: list[FieldError], status: int = 400, about: str | None = None) -> dict:
+    """`about`: what the SDK message names when no request field is at fault (the database)."""
     first = errors[0]
     return {"success": False, "error": first.reason, "field": first.field,
             "errors": [{"field": e.field, "reason": e.reason} for e in errors],
-            **sdk_fields(status, first.field, first.reason)}
+            **sdk_fields(status, about or first.field or "request", first.reason)}
 
 
 def _answer(status: int, field: str | None, reason: str, headers: dict | None = None,
             about: str | None = None) -> JSONBody:
-    """One error, shaped as error_body shapes any; `about` is what the SDK message names when no
-    request field is at fault (the database, the service)."""
-    body = {"success": False, "error": reason, "field": field, "errors": [{"field": field, "reason": reason}],
-            **sdk_fields(status, about or field or "request", reason)}
-    return JSONBody(body, status_code=status, headers=headers)
+    """One error as its own answer."""
+    return JSONBody(error_body([FieldError(field, reason, status)], status, about), status_code=status,
+                    headers=headers)
 
 
 @functools.cache

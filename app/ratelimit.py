@@ -203,5 +203,5 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RateLimited)
     async def _rate_limited(request: Request, exc: RateLimited):
         count_rejection(request, 429)
-        body = {**error_body([FieldError("writeKey", exc.reason, 429)], 429), "code": "rate_limited"}
+        body = error_body([FieldError("writeKey", exc.reason, 429)], 429)
         return JSONBody(body, status_code=429, headers={"Retry-After": str(exc.retry_after)})
