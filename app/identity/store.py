@@ -54,6 +54,12 @@ def _retry_reason(exc: Exception) -> str:
     return "unavailable"
 
 
+def _previous_id_keys(m: PreparedMessage) -> list[str]:
+    """The keys an alias's previousId may stand for (typed against the graph later): both are
+    checked against the suppression list."""
+    return [] if m.previous_id is None else [f"{USER_ID}:{m.previous_id}", f"{ANONYMOUS_ID}:{m.previous_id}"]
+
+
 @dataclass
 class IngestResult:
     stored: int = 0
@@ -287,8 +293,7 @@ class IdentityStore:
         kept = []
         for m in messages:
             erased = {i for i in m.identifiers if _suppression_hash(self.salt, i.key) in suppressed}
-            aliased = m.previous_id is not None and any(
-                _suppression_hash(self.salt, f"{t}:{m.previous_id}") in suppressed for t in (USER_ID, ANONYMOUS_ID))
+            aliased = any(_suppression_hash(self.salt, k) in suppressed for k in _previous_id_keys(m))
             if not erased and not aliased:
                 kept.append(m)
             elif (not aliased and all(i.type == ANONYMOUS_ID for i in erased)
@@ -305,10 +310,7 @@ class IdentityStore:
         """Suppression-list hash -> the messages carrying that identifier."""
         hashes: dict[str, list[PreparedMessage]] = {}
         for m in messages:
-            keys = [i.key for i in m.identifiers]
-            if m.previous_id is not None:
-                keys += [f"{USER_ID}:{m.previous_id}", f"{ANONYMOUS_ID}:{m.previous_id}"]
-            for k in keys:
+            for k in [i.key for i in m.identifiers] + _previous_id_keys(m):
                 hashes.setdefault(_suppression_hash(self.salt, k), []).append(m)
         return hashes
 
