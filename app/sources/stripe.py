@@ -4,14 +4,13 @@ redelivered event is stored once)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import stripe
 
+from app.identity.erasure import suppression_hash
 from app.ingest.messages import FieldError, json_reason
 
 EVENT_NAMES = {
@@ -230,7 +229,7 @@ def to_message(event: dict, id_key: str) -> tuple[dict | None, str | None]:
         # A message needs a user or anonymous id; the email identifies the person, and a keyed
         # digest of it keeps the address out of an id that exports, logs and prefix search show
         # (keyed: an unkeyed hash would confirm a guessed address).
-        digest = hmac.new(id_key.encode(), email.strip().lower().encode(), hashlib.sha256).hexdigest()[:24]
+        digest = suppression_hash(id_key, email.strip().lower())[:24]
         msg["anonymousId"] = f"stripe-email:{digest}"
     if email:
         msg["context"]["traits"] = {"email": email}
