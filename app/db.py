@@ -13,6 +13,8 @@ from neo4j import Driver, GraphDatabase, Session, Transaction
 from app.settings import Settings
 
 CYPHER_DIR = Path(__file__).resolve().parent.parent / "cypher"
+# Neo4j's integers are 64-bit signed: the range every integer written or compared must fit.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _code(path: Path) -> str:

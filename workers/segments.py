@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 
 from app.destinations.erasures import prune_erased
-from app.ingest.timestamps import now_ms
+from app.ingest.timestamps import DAY_MS, now_ms
 from app.segments import membership
 from app.segments.queue import DRAIN_TASK, UpkeepQueue
 from app.segments.upkeep import upkeep
@@ -47,7 +47,7 @@ def run_refresh(everything: bool, now: int | None = None) -> dict:
         days = settings.segment_change_retention_days
         membership.prune_changes(driver, settings.neo4j_database, days, now)
         # Erased people's sealed addresses were kept only for the exits those entries record.
-        prune_erased(driver, settings.neo4j_database, (now if now is not None else now_ms()) - days * 86_400_000)
+        prune_erased(driver, settings.neo4j_database, (now if now is not None else now_ms()) - days * DAY_MS)
     log.info("segments re-evaluated", extra={"fields": {**report, "everything": everything}})
     return report
 

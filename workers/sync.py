@@ -24,6 +24,7 @@ from app.destinations.ratelimit import SyncLock
 from app.destinations.store import now_ms
 from app.destinations.traitpush import TraitPusher
 from app.ingest.messages import FieldError
+from app.ingest.timestamps import DAY_MS
 from app.settings import get_settings
 
 log = logging.getLogger("cdp.sync")
@@ -53,9 +54,6 @@ def run_sync(self, run_id: str) -> dict:
         raise self.retry(countdown=min(30.0, get_settings().sync_lock_ttl_seconds))
     run = result.run or {}
     return {"run": run_id, "outcome": result.outcome, "status": run.get("status")}
-
-
-DAY_MS = 86_400_000
 
 
 def prune_history(now: int | None = None) -> dict[str, int]:

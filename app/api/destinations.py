@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import Services, require_admin, services
+from app.db import INT64_MAX
 from app.destinations.feed import SegmentFeed
 from app.destinations.models import DestinationIn, DestinationPatch, SyncIn, SyncPatch
 from app.destinations.queue import enqueue_run
@@ -143,7 +144,7 @@ async def list_dead_letters(
     sync_id: str,
     request: Request,
     limit: int = Query(default=100, ge=1, le=1000),
-    before: int | None = Query(default=None, ge=0, le=2**63 - 1, description="epoch ms: older than"),
+    before: int | None = Query(default=None, ge=0, le=INT64_MAX, description="epoch ms: older than"),
 ) -> dict:
     store, runs = _stores(services(request))
 

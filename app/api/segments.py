@@ -8,6 +8,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import require_admin, require_read, services
+from app.db import INT64_MAX
 from app.errors import error_body
 from app.responses import JSONBody
 from app.segments import membership, service
@@ -125,7 +126,7 @@ async def members(segment_id: str, request: Request, after: str | None = Query(d
 
 
 @router.get("/v1/segments/{segment_id}/changes", summary="Entries and exits after sequence number `after`")
-async def changes(segment_id: str, request: Request, after: int = Query(default=0, ge=0, le=2**63 - 1),
+async def changes(segment_id: str, request: Request, after: int = Query(default=0, ge=0, le=INT64_MAX),
                   limit: int = Query(default=1000, ge=1, le=10_000)) -> dict:
     svc = services(request)
     return await run_in_threadpool(membership.changes_since, svc.driver, svc.settings.neo4j_database,

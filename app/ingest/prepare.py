@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from app.db import INT64_MAX, INT64_MIN
 from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules, extract_identifiers
 from app.ingest import timestamps
 from app.ingest.messages import FieldError, MessageErrors, SegmentMessage, field_path
@@ -40,11 +41,8 @@ MAX_EVENT_PROPERTIES = 50
 MAX_TRAIT_KEY = 200
 
 
-_INT64 = (-(2**63), 2**63 - 1)
-
-
 def _past_int64(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and not _INT64[0] <= value <= _INT64[1]
+    return isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX
 
 
 def flatten_traits(traits: dict, prefix: str = "", depth: int = 0) -> dict[str, Any]:

@@ -48,6 +48,9 @@ def iso_ms(ms: int | None) -> str | None:
     return None if ms is None else iso(_EPOCH + timedelta(milliseconds=ms))
 
 
+DAY_MS = 86_400_000
+
+
 def now_ms() -> int:
     """Now in epoch milliseconds, the unit every time in the graph is stored in."""
     return int(time.time() * 1000)

@@ -14,7 +14,7 @@ from datetime import datetime
 import orjson
 from neo4j import Driver, RoutingControl
 
-from app.db import query
+from app.db import INT64_MAX, INT64_MIN, query
 from app.events import event_document
 from app.ingest.messages import FieldError, to_utc
 from app.ingest.timestamps import epoch_ms
@@ -23,7 +23,7 @@ MAX_LIMIT = 500
 DEFAULT_LIMIT = 50
 EVENT_TYPES = ("identify", "track", "page", "screen", "group", "alias")
 _CURSOR_VERSION = 1
-MIN_TS, MAX_TS = -(2**63), 2**63 - 1  # Neo4j integers: "no bound" without a null in the range
+MIN_TS, MAX_TS = INT64_MIN, INT64_MAX  # "no bound" without a null in the range
 
 
 def encode_cursor(ts: int, message_id: str, version: int = _CURSOR_VERSION) -> str:

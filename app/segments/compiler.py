@@ -17,13 +17,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.db import INT64_MAX, INT64_MIN
 from app.segments import values as v
 from app.segments.models import (And, EventCondition, Filter, IdentifierCondition, Not, Or, ProfileCondition,
                                  PropertyCondition, SegmentCondition, TraitCondition)
 from app.segments.validate import comparison_kind, forced_kind
 
 FILTER_MARKER = "/*filter*/ true"
-_MIN, _MAX = -(2**63), 2**63 - 1
 
 # Where a condition's values come from (`{n}` is the name's parameter).
 _TRAIT = "p['t.' + {n}]"
@@ -141,7 +141,7 @@ class _Compiler:
         return self.param(first), self.param(last)  # eq, neq: within the span
 
     def event(self, node: EventCondition) -> str:
-        start, end = _MIN, _MAX
+        start, end = INT64_MIN, INT64_MAX
         if node.window is not None and node.window.days is not None:
             start, end = self.now - node.window.days * v.DAY_MS, self.now
         elif node.window is not None:

@@ -17,7 +17,7 @@ from neo4j import Driver
 
 from app.db import query
 from app.errors import NotFound
-from app.ingest.timestamps import now_ms
+from app.ingest.timestamps import DAY_MS, now_ms
 from app.segments.compiler import compile_filter
 from app.segments.models import Filter
 from app.segments.validate import parse_tree
@@ -155,4 +155,4 @@ def prune_changes(driver: Driver, database: str, retention_days: int, now: int |
     """Drop feed entries older than the retention (seq numbering carries on: gaps show the loss)."""
     now = now_ms() if now is None else now
     with driver.session(database=database) as session:
-        session.run(query("segments/prune_changes"), before=now - retention_days * 86_400_000).consume()
+        session.run(query("segments/prune_changes"), before=now - retention_days * DAY_MS).consume()

@@ -11,7 +11,7 @@ from app.db import query
 from app.errors import NotFound
 from app.identity.rules import IdentityRules
 from app.ingest.messages import FieldError, MessageErrors
-from app.ingest.timestamps import iso_ms
+from app.ingest.timestamps import DAY_MS, iso_ms
 from app.profiles.resolve import is_profile_id
 from app.segments import membership
 from app.segments.compiler import compile_filter
@@ -182,6 +182,6 @@ def vocabulary(driver: Driver, database: str) -> dict:
     traits, _, _ = driver.execute_query(query("segments/vocabulary_traits"), limit=VOCABULARY_TRAITS,
                                         database_=database)
     now = membership.now_ms()
-    events, _, _ = driver.execute_query(query("stats/top_events"), since=now - VOCABULARY_DAYS * 86_400_000,
-                                        until=now + 86_400_000, limit=VOCABULARY_EVENTS, database_=database)
+    events, _, _ = driver.execute_query(query("stats/top_events"), since=now - VOCABULARY_DAYS * DAY_MS,
+                                        until=now + DAY_MS, limit=VOCABULARY_EVENTS, database_=database)
     return {"traits": [r["name"] for r in traits], "events": [r["event"] for r in events]}

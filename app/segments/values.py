@@ -13,6 +13,9 @@ import re
 from datetime import date
 from typing import Any
 
+from app.db import INT64_MAX, INT64_MIN
+from app.ingest.timestamps import DAY_MS
+
 # Years 0001-9999 (Python's range), real calendar days (leap years included), hours 00-23,
 # optional seconds and up to 9 fraction digits, offset Z or +-HH:MM (Java allows up to 18:00).
 ISO_DATE = (
@@ -27,8 +30,6 @@ _ISO = re.compile(ISO_DATE)
 _PARTS = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
                     r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?(Z|([+-])([0-9]{2}):([0-9]{2}))?)?")
 _EPOCH = date(1970, 1, 1)
-DAY_MS = 86_400_000
-MAX_INT = 2**63 - 1
 
 STRING, NUMBER, BOOLEAN, DATE = "string", "number", "boolean", "date"
 
@@ -71,7 +72,7 @@ def scalar_kind(value: Any) -> str | None:
     if isinstance(value, bool):
         return BOOLEAN
     if isinstance(value, int):
-        return NUMBER if -MAX_INT - 1 <= value <= MAX_INT else None
+        return NUMBER if INT64_MIN <= value <= INT64_MAX else None
     if isinstance(value, float):
         return NUMBER if math.isfinite(value) else None
     if isinstance(value, str):

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import stripe
 
+from app.db import INT64_MAX, INT64_MIN
 from app.identity.erasure import suppression_hash
 from app.ingest.messages import FieldError, json_reason
 
@@ -78,12 +79,11 @@ def verify(payload: bytes, signature: str | None, secret: str | None, tolerance:
 
 # Every field the mapping reads is checked here; a wrong type is a 400 naming its path, since a
 # signed but malformed event is a bug on the sender's side that redelivery will not fix.
-_MAX_INT = 2**63 - 1
 _MAX_CREATED = 253_402_300_799  # 9999-12-31T23:59:59Z, the last second datetime can hold
 _KINDS: dict[str, tuple[Any, str]] = {
     "string": (lambda x: isinstance(x, str), "a string"),
     "id": (lambda x: isinstance(x, str) and 0 < len(x) <= 256, "a string of 1 to 256 characters"),
-    "integer": (lambda x: type(x) is int and -_MAX_INT - 1 <= x <= _MAX_INT, "a 64-bit integer"),
+    "integer": (lambda x: type(x) is int and INT64_MIN <= x <= INT64_MAX, "a 64-bit integer"),
     "created": (lambda x: type(x) is int and 0 <= x <= _MAX_CREATED, "Unix seconds from 0 to 253402300799"),
     "boolean": (lambda x: isinstance(x, bool), "true or false"),
     "object": (lambda x: isinstance(x, dict), "an object"),
