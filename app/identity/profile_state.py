@@ -11,11 +11,10 @@ from app.ingest.prepare import flatten_traits
 
 
 def derive_traits(trait_events: list[dict]) -> list[dict]:
-    """Fold identify events' traits oldest to newest (as ingest sets them: prepare.py)."""
+    """Fold identify events' traits (profile_rollup picks those events) oldest to newest, as
+    ingest sets them (prepare.py)."""
     newest: dict[str, dict] = {}
     for e in sorted(trait_events, key=lambda e: e["ts"]):
-        if e["type"] != "identify" or not e.get("traits"):
-            continue
         traits = orjson.loads(e["traits"])
         found = flatten_traits(traits) if isinstance(traits, dict) else {}
         for name, value in found.items():

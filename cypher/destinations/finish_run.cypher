@@ -6,7 +6,6 @@
 // cannot both read it unfinished and count it twice.
 MATCH (r:SyncRun {id: $id})
 SET r.finishingAt = $now
-WITH r
 WITH r, r.status IN ['succeeded', 'partial', 'failed'] AS counted,
      CASE WHEN $status <> 'completed' THEN $status WHEN r.failed > 0 THEN 'partial' ELSE 'succeeded' END AS status
 SET r.status = status, r.finishedAt = $now, r.durationMs = $now - coalesce(r.startedAt, r.createdAt),

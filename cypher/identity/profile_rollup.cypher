@@ -5,6 +5,6 @@ CALL (p) {
   MATCH (p)<-[:BELONGS_TO]-(:Identifier)<-[:SEEN_AS]-(e:Event)
   RETURN count(e) AS events, collect(DISTINCT e.source) AS sources,
          collect(CASE WHEN e.type = 'identify' AND e.traits IS NOT NULL
-                      THEN {type: e.type, traits: e.traits, ts: e.ts} END) AS traitEvents
+                      THEN {traits: e.traits, ts: e.ts} END) AS traitEvents
 }
 RETURN events, sources, traitEvents

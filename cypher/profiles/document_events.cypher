@@ -8,9 +8,8 @@
 UNWIND $ids AS id
 CALL (id) {
   MATCH (:Profile {id: id})<-[:BELONGS_TO]-(:Identifier)<-[:SEEN_AS]-(e:Event)
-  WITH e, e.type AS type
-  WITH type, e.event AS event, e.source AS source, count(*) AS n, min(e.ts) AS first, max(e.ts) AS last,
-       collect(CASE WHEN type = 'identify' AND e.traits IS NOT NULL THEN
+  WITH e.type AS type, e.event AS event, e.source AS source, count(*) AS n, min(e.ts) AS first, max(e.ts) AS last,
+       collect(CASE WHEN e.type = 'identify' AND e.traits IS NOT NULL THEN
                  {traits: e.traits, ts: e.ts, timestamp: e.timestamp, receivedAt: e.receivedAt, messageId: e.messageId,
                   source: e.source} END) AS setters
   RETURN collect({type: type, event: event, source: source, n: n, first: first, last: last}) AS activity,
