@@ -110,3 +110,9 @@ def wait_for(predicate, timeout: float = 30.0, what: str = "condition", log: Pat
         time.sleep(0.05)
     tail = log.read_text(errors="replace")[-4000:] if log else ""
     raise AssertionError(f"timed out waiting for {what}\n{tail}".rstrip())
+
+
+def metric_sum(client, line_start: str) -> float:
+    """The sum of the /metrics samples whose line starts so (0 when none does)."""
+    return sum(float(ln.rsplit(" ", 1)[1]) for ln in client.get("/metrics").text.splitlines()
+               if ln.startswith(line_start))

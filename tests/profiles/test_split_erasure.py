@@ -1,5 +1,5 @@
 """Split (unmerge) and GDPR erasure through the API, against the real graph."""
-from tests.helpers import ADMIN, assert_invariants, basic, count, partition
+from tests.helpers import ADMIN, assert_invariants, basic, count, metric_sum, partition
 from tests.identity.factory import ingest, msg
 
 
@@ -151,21 +151,16 @@ def test_a_device_shared_with_an_erased_person_keeps_the_other_users_events(clie
     assert_invariants(driver)
 
 
-def _metric(client, line_start: str) -> float:
-    lines = [ln for ln in client.get("/metrics").text.splitlines() if ln.startswith(line_start)]
-    return sum(float(ln.rsplit(" ", 1)[1]) for ln in lines)
-
-
 def test_dropped_and_stripped_messages_are_counted_and_not_as_ingested(client, store, settings):
     ingest(store, settings, [msg("track", userId="gone-m", anonymousId="dev-m", event="Viewed")])
     assert client.delete("/v1/profiles/user_id:gone-m", headers=ADMIN).status_code == 200
-    before = {name: _metric(client, name) for name in (
+    before = {name: metric_sum(client, name) for name in (
         "cdp_ingest_suppressed_total", "cdp_ingest_erased_devices_stripped_total",
         'cdp_ingest_messages_total{source="web",type="track"}')}
     batch = [{"type": "track", "userId": "gone-m", "event": "Again"},
              {"type": "track", "userId": "other-m", "anonymousId": "dev-m", "event": "Mine"}]
     assert client.post("/v1/batch", json={"batch": batch}, headers=basic()).status_code == 200
-    after = {name: _metric(client, name) for name in before}
+    after = {name: metric_sum(client, name) for name in before}
     assert [after[n] - before[n] for n in before] == [1, 1, 1]
 
 

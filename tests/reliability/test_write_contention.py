@@ -4,14 +4,11 @@ the same request goes through once the conflict is gone."""
 import time
 
 import app.identity.store as store_module
-from tests.helpers import basic, count, hold_busy, release_busy
+from tests.helpers import basic, count, hold_busy, metric_sum, release_busy
 
 
 def _retries(client, reason: str) -> float:
-    for line in client.get("/metrics").text.splitlines():
-        if line.startswith(f'cdp_ingest_write_retries_total{{reason="{reason}"}}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
+    return metric_sum(client, f'cdp_ingest_write_retries_total{{reason="{reason}"}}')
 
 
 def test_a_group_that_keeps_meeting_concurrent_writes_is_answered_503_and_counted(client, driver, monkeypatch):
