@@ -357,6 +357,58 @@ def rederive_traits(chunk: int = typer.Option(200, min=1, max=export.PROFILES_MA
     typer.echo(f"re-derived {done:,} profiles")
 
 
+@app.command("resolve-again")
+def resolve_again(chunk: int = typer.Option(500, min=1, max=10_000, help="identifiers read per page"),
+                  as_json: bool = typer.Option(False, "--json", help="print the summary as JSON")) -> None:
+    """Resolve every component where a rule refused a join or claimed an identifier again, in
+    event-time order: what ingest does on its own when a late message meets a refusal. For a graph
+    written before it did, or one whose resolution failed (counted in
+    cdp_identity_event_order_resolutions_total). Segment memberships follow at the next reconcile."""
+    from app.identity.event_order import resolve_component
+    from app.ingest.timestamps import now_ms
+
+    with _connection() as (settings, driver):
+        rules = IdentityRules(settings)
+        database = settings.neo4j_database
+        total = driver.execute_query(db.query("identity/count_contested"), database_=database).records[0]["n"]
+        cause = {"messageId": None, "ts": now_ms(), "source": "resolve-again"}
+        outcomes: dict[str, int] = {}
+        summary = {"components": 0, "moved": 0, "retired": 0, "newProfiles": 0, "edgesChanged": 0}
+        done: set[str] = set()
+        read = 0
+        columns = (TextColumn("resolving in event-time order"), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=err) as progress:
+            task = progress.add_task("resolve", total=total)
+            after = ""
+            while True:
+                keys = [r["key"] for r in driver.execute_query(
+                    db.query("identity/contested_page"), after=after, limit=chunk, database_=database).records]
+                if not keys:
+                    break
+                for key in keys:
+                    if key not in done:
+                        change = resolve_component(driver, database, rules, [key], cause)
+                        done.update(change.keys)
+                        outcomes[change.outcome] = outcomes.get(change.outcome, 0) + 1
+                        summary["components"] += 1
+                        summary["moved"] += change.moved
+                        summary["retired"] += len(change.retired)
+                        summary["newProfiles"] += change.new_profiles
+                        summary["edgesChanged"] += change.edges_changed
+                    read += 1
+                    progress.update(task, completed=read, total=max(total, read))
+                after = keys[-1]
+    summary["outcomes"] = dict(sorted(outcomes.items()))
+    if as_json:
+        typer.echo(orjson.dumps(summary).decode())
+        return
+    typer.echo(f"resolved {summary['components']:,} components again: "
+               + ", ".join(f"{n:,} {o.replace('_', ' ')}" for o, n in summary["outcomes"].items())
+               + f"; {summary['moved']:,} identifiers moved, {summary['retired']:,} profiles retired, "
+               f"{summary['newProfiles']:,} new")
+
+
 # --- cdp export ... ---
 
 def _write_export(out: Path | None, label: str, total: int, pages: Iterator[list[dict]]) -> int:

@@ -29,6 +29,11 @@ KNOWN_OWNER_GROUPS = Counter("cdp_ingest_known_owner_groups_total",
                              "Groups whose identifiers' remembered profiles (or, for identifiers never written "
                              "here, none) were checked in one statement: written, or not confirmed and planned "
                              "from the snapshot it answered", ["outcome"])
+# Components resolved again in event-time order after a late message met a refusal: changed,
+# unchanged (arrival order had already given the event-order graph), skipped (a manual split, or
+# past the size cap) or failed (logged; the batch itself is committed).
+REORDERED_COMPONENTS = Counter("cdp_identity_event_order_resolutions_total",
+                               "Identity components resolved again in event-time order, by outcome", ["outcome"])
 COMMIT_SECONDS = Histogram("cdp_ingest_commit_seconds", "Write transaction time per group commit",
                            buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5))
 REQUEST_SECONDS = Histogram("cdp_http_request_seconds", "HTTP request latency", ["route", "status"],

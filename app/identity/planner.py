@@ -29,6 +29,8 @@ class ProfileState:
     is_new: bool = False
     # other profile id -> time of the latest split between them: evidence up to then may not re-merge
     blocks: dict[str, int] = field(default_factory=dict)
+    last_seen: int | None = None  # newest message on it before this batch (see the snapshot)
+    contested: bool = False  # a rule refused a join or claimed an identifier for it
 
 
 @dataclass
@@ -80,12 +82,21 @@ class WritePlan:
     lift_blocks: list[str] = field(default_factory=list)  # live profiles re-merged by post-split evidence
     owner: dict[str, str] = field(default_factory=dict)  # every batch identifier -> its final live profile
     moves: list[dict] = field(default_factory=list)  # identifiers claimed off another profile
+    # Messages a rule refused (or that claimed an identifier) although the graph already held a
+    # newer message of the profiles they met: delivered late, so their component is resolved again
+    # in event-time order (app/identity/event_order.py).
+    late_conflicts: list[dict] = field(default_factory=list)
+    contested: list[str] = field(default_factory=list)  # live profiles a refusal or claim involved
 
 
 class MergePlanner:
     def __init__(self, rules: IdentityRules, owner: dict[str, str | None], profiles: dict[str, ProfileState],
-                 direct_users: dict[str, set[str]] | None = None):
+                 direct_users: dict[str, set[str]] | None = None, seen_before: dict[str, int] | None = None):
         self.rules = rules
+        self._limits = [(t, rules.limit(t)) for t in sorted(rules.rules, key=rules.priority)
+                        if rules.limit(t) is not None]
+        self.seen_before = seen_before or {}  # identifier key -> its newest message before this batch
+        self.late_conflicts: list[dict] = []
         # email/phone key -> user_id keys it was seen with in the same message (not via a device)
         self.direct_users = {k: set(v) for k, v in (direct_users or {}).items()}
         self.moves: list[dict] = []
@@ -107,10 +118,11 @@ class MergePlanner:
         self.lift_blocks: set[str] = set()
 
     def _fits(self, total: Counter, add: dict[str, int]) -> str | None:
-        """None if total+add respects every limit, else the reason it does not."""
-        for id_type, n in add.items():
-            limit = self.rules.limit(id_type)
-            if limit is not None and total[id_type] + n > limit:
+        """None if total+add respects every limit, else the reason it does not: the strongest type
+        broken, whatever order the counts were built in (the shared-device claim reads it)."""
+        for id_type, limit in self._limits:
+            n = add.get(id_type)
+            if n and total[id_type] + n > limit:
                 return f"limit:{id_type}:{limit}"
         return None
 
@@ -159,9 +171,28 @@ class MergePlanner:
         profile.counts[id_type] += 1
         self.touched.add(profile.id)
 
+    def _newest_before(self, ids: list[Identifier]) -> tuple[int, bool]:
+        """The newest message the graph held, before this batch, on these identifiers or their
+        profiles; and whether one of those profiles is contested."""
+        newest, contested = 0, False
+        for ident in ids:
+            seen = self.seen_before.get(ident.key)
+            if seen is not None and seen > newest:
+                newest = seen
+            pid = self.owner.get(ident.key)
+            if pid is not None:
+                profile = self.profiles[self._current(pid)]
+                contested = contested or profile.contested
+                if profile.last_seen is not None and profile.last_seen > newest:
+                    newest = profile.last_seen
+        return newest, contested
+
     def plan_message(self, msg: PlannedMessage) -> None:
         ids = msg.identifiers
         anchor = ids[0]
+        newest_before, contested = self._newest_before(ids) if len(ids) > 1 else (0, False)
+        conflicts = len(self.refusals) + len(self.moves)
+        accepted_keys: list[str] = []
         self.anchors[msg.message_id] = anchor.key
         self.anchor_ts.append((anchor.key, msg.ts, msg.source))
         # Units: an existing profile, or a lone identifier with none yet.
@@ -174,6 +205,7 @@ class MergePlanner:
             if pid is not None and any(p.id == pid for p in accepted_profiles):
                 if ident is not anchor:
                     self.evidence.append(Evidence(anchor.key, ident.key, msg.message_id, msg.ts, msg.source))
+                    accepted_keys.append(ident.key)
                 continue
             # The profile's counts are read, not copied: `add` only feeds _fits and total.update,
             # and _detach (which changes them) replaces it first.
@@ -199,9 +231,17 @@ class MergePlanner:
                 lifting = lifting or lifted
             if ident is not anchor:
                 self.evidence.append(Evidence(anchor.key, ident.key, msg.message_id, msg.ts, msg.source))
+                accepted_keys.append(ident.key)
         if anchor.type == USER_ID:
-            for ident in ids[1:]:
-                self.direct_users.setdefault(ident.key, set()).add(anchor.key)
+            # Only what joined: the graph's SEEN_WITH edges are what a later batch reads as this.
+            for key in accepted_keys:
+                self.direct_users.setdefault(key, set()).add(anchor.key)
+        # Late, and a rule decided here or before: in event-time order this message might have
+        # decided differently, or changed what a newer one decided. (Where no rule ever decided,
+        # joins are a union: order cannot matter.)
+        if msg.ts < newest_before and (contested or len(self.refusals) + len(self.moves) > conflicts):
+            self.late_conflicts.append({"messageId": msg.message_id, "ts": msg.ts, "source": msg.source,
+                                        "keys": [i.key for i in ids]})
 
         if accepted_profiles:
             # The profile holding the most identifiers survives: fewest relationships to rewrite.
@@ -230,7 +270,9 @@ class MergePlanner:
             self._assign(ident.key, ident.type, survivor)
 
     def plan(self, messages: list[PlannedMessage]) -> WritePlan:
-        for msg in messages:
+        # In event-time order (stable: messages of one time keep the batch's order), so a batch's own
+        # shuffling never decides a contested join.
+        for msg in sorted(messages, key=lambda m: m.ts):
             self.plan_message(msg)
         return self._write_plan()
 
@@ -283,5 +325,9 @@ class MergePlanner:
         plan.owner = dict(self.owner)
         plan.moves = [{**m, "from": self._current(m["from"]), "to": self.owner[m["key"]]} for m in self.moves]
         plan.evidence = [vars(e) for e in self.evidence]
+        plan.late_conflicts = self.late_conflicts
+        involved = {self._current(self.owner[k]) for r in self.refusals for k in (r.a, r.b)}
+        involved |= {m["from"] for m in plan.moves} | {m["to"] for m in plan.moves}
+        plan.contested = sorted(involved)
         plan.refusals = [vars(r) for r in self.refusals]
         return plan

@@ -25,4 +25,5 @@ def derive_traits(trait_events: list[dict]) -> list[dict]:
 def rederive(tx: ManagedTransaction, profile_id: str) -> None:
     r = tx.run(query("identity/profile_rollup"), profile=profile_id).single()
     tx.run(query("identity/replace_traits"), profile=profile_id, events=r["events"], sources=sorted(r["sources"]),
+           firstSeen=r["firstSeen"], lastSeen=r["lastSeen"],
            traits=derive_traits([e for e in r["traitEvents"] if e is not None])).consume()

@@ -17,6 +17,7 @@ from neo4j.exceptions import ConstraintError, ServiceUnavailable, SessionExpired
 from app import metrics
 from app.db import Rows, begin_pipelined, confirmed_then, in_one_statement, query
 from app.identity.erasure import suppression_hash
+from app.identity.event_order import resolve_late_conflicts
 from app.identity.known_owners import DEFAULT_CAPACITY, KnownOwners
 from app.identity.planner import MergePlanner, PlannedMessage, ProfileState, WritePlan
 from app.identity.profile_state import rederive
@@ -79,6 +80,10 @@ class IngestResult:
     new_trait_names: list[str] = field(default_factory=list)
     # Every identifier the batch wrote -> its live profile once committed (what the store remembers).
     owners: dict[str, str] = field(default_factory=dict)
+    # Messages delivered late that a rule refused (planner.WritePlan.late_conflicts), and what
+    # resolving their components again in event-time order did (event_order.Reresolution).
+    late_conflicts: list[dict] = field(default_factory=list)
+    reresolved: list = field(default_factory=list)
 
     @classmethod
     def combined(cls, results: list[IngestResult]) -> IngestResult:
@@ -98,6 +103,8 @@ class IngestResult:
             out.retired.update(r.retired)
             out.new_trait_names.extend(n for n in r.new_trait_names if n not in out.new_trait_names)
             out.owners.update(r.owners)
+            out.late_conflicts.extend(r.late_conflicts)
+            out.reresolved.extend(r.reresolved)
         return out
 
 
@@ -154,6 +161,8 @@ class IdentityStore:
                     tx.commit()
                 self.known_trait_names.update(result.new_trait_names)
                 self.known_owners.remember(result.owners)
+                if result.late_conflicts:
+                    self._resolve_late_conflicts(result)
                 return result
             except (ConstraintError, StaleSnapshot, TransientError, SessionExpired, ServiceUnavailable) as exc:
                 # Deadlocks, a concurrent writer storing one of these messageIds first, a profile
@@ -171,6 +180,19 @@ class IdentityStore:
                     raise StoreBusy(f"the write met concurrent writes for {RETRY_SECONDS:g} s "
                                     f"({attempt} attempt{'s' if attempt > 1 else ''}, the last: {reason})") from exc
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** attempt)))
+
+    def _resolve_late_conflicts(self, result: IngestResult) -> None:
+        """After the batch's commit, in transactions of their own: the components of messages that
+        arrived late and met a refusal are resolved again in event-time order, so the graph is what
+        in-order delivery would have made. The batch itself is durable whatever happens here; a
+        failure is logged and counted, and `cdp resolve-again` repeats the work."""
+        for change in resolve_late_conflicts(self.driver, self.database, self.rules, result.late_conflicts):
+            result.reresolved.append(change)
+            result.touched_profiles |= change.live_profiles
+            result.touched_profiles -= change.retired.keys()
+            result.retired.update(change.retired)
+            result.owners.update(change.owners)
+            self.known_owners.remember(change.owners)
 
     # --- transaction body (re-run on transient errors: must not mutate its inputs) ---
     # Three round trips per group: BEGIN with the snapshot (dedup, suppression, locks and the state
@@ -218,9 +240,10 @@ class IdentityStore:
             snapshot = None
 
         owner = {o["key"]: o["profile"] for o in snapshot["owners"]}
+        seen_before = {o["key"]: o["seenBefore"] for o in snapshot["owners"] if o["seenBefore"] is not None}
         direct_users = {d["key"]: set(d["users"]) for d in snapshot["directUsers"]}
         profiles = self._profile_states(snapshot["profiles"], {p for p in owner.values() if p})
-        plan = MergePlanner(self.rules, owner, profiles, direct_users).plan(planned)
+        plan = MergePlanner(self.rules, owner, profiles, direct_users, seen_before).plan(planned)
         self._apply(tx, plan, fresh, result)
         for pid in sorted({m["from"] for m in plan.moves} | {m["to"] for m in plan.moves}):
             rederive(tx, pid)  # the moved identifiers took their events (and traits) along
@@ -237,6 +260,7 @@ class IdentityStore:
         result.touched_profiles = {u["id"] for u in plan.profile_updates}
         result.retired = {m["loser"]: m["survivor"] for m in plan.merges}
         result.owners = plan.owner
+        result.late_conflicts = plan.late_conflicts
 
     def _write_on_known_owners(self, tx: ManagedTransaction, fresh: list[PreparedMessage],
                                result: IngestResult):
@@ -375,7 +399,9 @@ class IdentityStore:
             blocks: dict[str, int] = {}
             for b in r["blocks"]:
                 blocks[b["profile"]] = max(b["at"], blocks.get(b["profile"], b["at"]))
-            out[r["id"]] = ProfileState(r["id"], counts, r["createdAt"] or 0, blocks=blocks)
+            newest = max((t for t in (r["lastSeen"], r["newestTouch"]) if t is not None), default=None)
+            out[r["id"]] = ProfileState(r["id"], counts, r["createdAt"] or 0, blocks=blocks, last_seen=newest,
+                                        contested=r["contested"])
         if len(out) != len(ids):
             raise StaleSnapshot("a profile disappeared while the batch was planned")
         return out
@@ -418,6 +444,8 @@ class IdentityStore:
             step("ingest/record_evidence", evidence=_aggregate_edges(plan.evidence))
         if plan.refusals:
             step("ingest/record_refusals", refusals=_aggregate_edges(plan.refusals, with_reason=True))
+        if plan.contested:
+            step("ingest/mark_contested", contested=plan.contested)
         traits = self._trait_rows(plan, fresh)
         if traits:
             step("ingest/set_traits", traits=traits)

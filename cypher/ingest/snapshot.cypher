@@ -4,11 +4,14 @@
 //    locked until commit;
 // 2. only if both are empty (the store drops those messages and asks again otherwise): MERGE
 //    every identifier (sorted by key, to keep lock order stable) and take its write lock by
-//    setting lastSeen, and read its live profile. Held until commit, the lock keeps any other
+//    setting lastSeen, and read its live profile and its newest message before this batch (the
+//    planner tells a late message by it). Held until commit, the lock keeps any other
 //    writer from moving this identifier while we plan;
 // 3. `confirmed`: whether every identifier is where its row says it is. A row of the known-owners
 //    path (app/identity/store.py _write_on_known_owners) carries the profile it was last written
-//    to, which must still hold it, live and within every limit in `$batch.limits`; a row without
+//    to, which must still hold it, live, never contested (a late message there may need its
+//    component resolved again, which the planner decides from the full snapshot) and within every
+//    limit in `$batch.limits`; a row without
 //    `profile` (every row of the plain snapshot) must belong to no profile. When confirmed, the
 //    planner's guess stands and the steps below have nothing to read: a known-owners group's
 //    writes follow in the same statement (app/db.py confirmed_then);
@@ -24,16 +27,17 @@ CALL (stored, suppressed) {
   UNWIND $batch.identifiers AS row
   MERGE (i:Identifier {key: row.key})
     ON CREATE SET i.type = row.type, i.value = row.value, i.firstSeen = row.firstSeen
+  WITH i, row, i.lastSeen AS seenBefore
   SET i.lastSeen = CASE WHEN i.lastSeen IS NULL OR row.lastSeen > i.lastSeen THEN row.lastSeen ELSE i.lastSeen END,
       i.firstSeen = CASE WHEN row.firstSeen < i.firstSeen THEN row.firstSeen ELSE i.firstSeen END
-  WITH i, row
+  WITH i, row, seenBefore
   OPTIONAL MATCH (i)-[:BELONGS_TO]->(p:Profile)
-  WITH i, row, p,
+  WITH i, row, seenBefore, p,
        CASE WHEN row.profile IS NULL THEN p IS NULL
             WHEN p IS NULL THEN false
-            ELSE p.id = row.profile AND p.retiredAt IS NULL
+            ELSE p.id = row.profile AND p.retiredAt IS NULL AND NOT coalesce(p.contested, false)
                  AND all(l IN $batch.limits WHERE coalesce(p[l.count], 0) <= l.limit) END AS held
-  RETURN collect({key: i.key, type: row.type, profile: p.id}) AS owners,
+  RETURN collect({key: i.key, type: row.type, profile: p.id, seenBefore: seenBefore}) AS owners,
          count(CASE WHEN held THEN 1 END) = size($batch.identifiers) AS confirmed
 }
 CALL (owners, confirmed) {
@@ -43,7 +47,19 @@ CALL (owners, confirmed) {
   ORDER BY id
   MATCH (p:Profile {id: id})
   SET p.version = coalesce(p.version, 0) + 1
-  RETURN collect({id: p.id, createdAt: p.createdAt, retired: p.retiredAt IS NOT NULL,
+  WITH p
+  // A contested profile (a rule refused or claimed for it): the newest message on any identifier
+  // of it outside this batch, which tells a late message there (the planner reads the batch's own
+  // identifiers' from `owners`).
+  CALL (p) {
+    WITH p WHERE p.contested
+    MATCH (p)<-[:BELONGS_TO]-(i:Identifier)
+    WHERE NOT i.key IN [row IN $batch.identifiers | row.key]
+    RETURN max(i.lastSeen) AS newestTouch
+  }
+  RETURN collect({id: p.id, createdAt: p.createdAt, lastSeen: p.lastSeen, retired: p.retiredAt IS NOT NULL,
+                  contested: coalesce(p.contested, false),
+                  newestTouch: newestTouch,
                   user_id: coalesce(p.n_user_id, 0), email: coalesce(p.n_email, 0),
                   phone: coalesce(p.n_phone, 0), anonymous_id: coalesce(p.n_anonymous_id, 0),
                   blocks: CASE WHEN p.splitBlocks THEN COLLECT {

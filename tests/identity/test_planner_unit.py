@@ -55,3 +55,40 @@ def test_a_profile_that_only_loses_an_identifier_is_updated_without_a_window():
     assert updates["pA"]["n_email"] == 1 and updates["pA"]["events"] == 1
     assert plan.owner[email.key] == "pA"
     assert [(m["key"], m["from"], m["to"]) for m in plan.moves] == [(email.key, "pB", "pA")]
+
+
+def test_a_device_borne_phone_is_claimed_whatever_order_the_profiles_counts_were_built_in():
+    """The claim reads the limit a join breaks: the user id's, when both it and the email limit are
+    broken, however the profile's counts were built (in a replay, emails may come first)."""
+    email, phone, device = Identifier("email", "e0@mail.io"), Identifier("phone", "+14155550102"), \
+        Identifier("anonymous_id", "a0")
+    owner = {email.key: "mine", phone.key: "shared", device.key: "shared"}
+    for shared_counts in (Counter({"email": 5, "user_id": 1, "phone": 1, "anonymous_id": 1}),
+                          Counter({"user_id": 1, "email": 5, "phone": 1, "anonymous_id": 1})):
+        profiles = {"mine": ProfileState("mine", Counter({"user_id": 1, "email": 1}), created_ms=1),
+                    "shared": ProfileState("shared", shared_counts, created_ms=2)}
+        plan = MergePlanner(RULES, owner, profiles).plan([PlannedMessage("m", [email, phone, device], 10, "web")])
+        assert plan.owner[phone.key] == "mine" and plan.moves[0]["reason"] == "claimed-by-user-id"
+        assert [r["reason"] for r in plan.refusals] == ["limit:user_id:1"]
+
+
+def test_a_batch_is_planned_in_event_time_order_and_a_late_conflict_is_reported():
+    ann, bob, device = Identifier("user_id", "ann"), Identifier("user_id", "bob"), Identifier("anonymous_id", "d")
+    fresh = {ann.key: None, bob.key: None, device.key: None}
+    plan = MergePlanner(RULES, fresh, {}).plan([PlannedMessage("later", [bob, device], 200, "web"),
+                                                PlannedMessage("first", [ann, device], 100, "web")])
+    assert plan.owner[device.key] == plan.owner[ann.key] != plan.owner[bob.key]
+    assert plan.late_conflicts == []  # nothing was in the graph before the batch
+
+    # The device's profile already held a message from 300 when Ann's (at 100) arrives: late.
+    owner = {ann.key: None, device.key: "bobs"}
+    profiles = {"bobs": ProfileState("bobs", Counter({"user_id": 1, "anonymous_id": 1}), created_ms=300,
+                                     last_seen=300)}
+    plan = MergePlanner(RULES, owner, profiles, seen_before={device.key: 300}).plan(
+        [PlannedMessage("first", [ann, device], 100, "web")])
+    assert [c["messageId"] for c in plan.late_conflicts] == ["first"]
+    assert plan.contested == sorted({"bobs", plan.owner[ann.key]})
+    # On time, the same refusal is not late.
+    plan = MergePlanner(RULES, owner, profiles, seen_before={device.key: 300}).plan(
+        [PlannedMessage("after", [ann, device], 400, "web")])
+    assert plan.late_conflicts == [] and len(plan.refusals) == 1

@@ -207,3 +207,39 @@ def test_shuffled_delivery_of_conflict_free_sequences_gives_the_in_order_partiti
     assert partition(driver) == in_order
     assert_invariants(driver)
     assert _limits_broken(driver) == []
+
+
+# --- order independence where the rules refuse joins ------------------------------------------
+
+@st.composite
+def contested_message(draw) -> dict:
+    """A random message over a few users, devices, emails and phones: people share devices, emails
+    and phones, so limits refuse joins and devices' emails are claimed. An alias names a device
+    only: whether a previousId is a user id depends on what the graph has seen when it arrives."""
+    m = draw(random_message())
+    if m["type"] == "alias":
+        m["previousId"] = draw(st.sampled_from(ANONS))
+    return m
+
+
+@hsettings(max_examples=40, deadline=None, derandomize=True,
+           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                                  HealthCheck.data_too_large])
+@given(raw=st.lists(contested_message(), min_size=2, max_size=10), order=st.randoms(use_true_random=False),
+       sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3))
+def test_shuffled_delivery_of_contested_sequences_gives_the_in_order_partition(
+        store, settings, driver, raw, order, sizes):
+    messages = _build(raw)
+    wipe(driver)
+    for m in messages:
+        ingest(store, settings, [m])
+    in_order = partition(driver)
+
+    shuffled = [dict(m) for m in messages]
+    order.shuffle(shuffled)
+    wipe(driver)
+    for chunk in _chunks(shuffled, sizes):
+        ingest(store, settings, chunk)
+    assert partition(driver) == in_order
+    assert_invariants(driver)
+    assert _limits_broken(driver) == []

@@ -1,0 +1,253 @@
+"""Resolve a component of the identity graph again, in event-time order.
+
+Where a rule refuses a join (a limit, the shared-device claim), the first message to ask for a
+contested identifier wins it. Delivered in order, that is the earliest message by event time; a
+message delivered late would lose to a newer one that happened to arrive first. The planner reports
+such late conflicts (WritePlan.late_conflicts); for each, the component of its identifiers (those
+linked by SEEN_WITH or REFUSED_WITH edges, and those sharing a profile) is replayed: its stored
+messages that carry two of its identifiers or more, oldest first (ties by messageId), through the
+same MergePlanner, from an empty graph. The replay's partition is applied:
+identifiers move (MOVED_FROM, reason `event-order`), a profile left with none retires into the one
+that took most of them (MERGED_INTO), a group no profile holds gets a new one, counts and roll-ups
+are re-derived, and each edge's kind (joined or refused) follows the replay. Events never move.
+
+Which late messages need this: one a rule refused or that claimed an identifier, and any message
+with two identifiers or more that meets a contested profile (one a rule ever decided for:
+`p.contested`), since in event-time order it might have changed what a newer message decided. Where
+no rule ever decided, joins are a plain union and order cannot matter.
+
+A component with a manual split in it is left as it is (the split is an operator's decision the
+replay would not know), and so is one past MAX_COMPONENT_IDENTIFIERS (a kiosk's device met by
+thousands of users) or MAX_COMPONENT_EVENTS: each is counted.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import orjson
+from neo4j import Driver, ManagedTransaction
+
+from app import metrics
+from app.db import query
+from app.identity.planner import MergePlanner, PlannedMessage, new_profile_id
+from app.identity.profile_state import rederive
+from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules, extract_identifiers
+
+log = logging.getLogger("cdp.identity")
+
+MAX_COMPONENT_IDENTIFIERS = 2000
+MAX_COMPONENT_EVENTS = 100_000  # the replay reads the component's events that link identifiers
+JOINED, REFUSED = "SEEN_WITH", "REFUSED_WITH"
+
+
+@dataclass
+class Reresolution:
+    outcome: str  # changed, unchanged, skipped_split, skipped_size
+    keys: list[str] = field(default_factory=list)
+    moved: int = 0
+    new_profiles: int = 0
+    edges_changed: int = 0
+    live_profiles: set[str] = field(default_factory=set)  # changed and live
+    retired: dict[str, str] = field(default_factory=dict)  # loser -> survivor
+    owners: dict[str, str] = field(default_factory=dict)  # every key of the component -> its profile
+
+
+def resolve_late_conflicts(driver: Driver, database: str, rules: IdentityRules,
+                           conflicts: list[dict]) -> list[Reresolution]:
+    """Each late conflict's component, once (two conflicts in one component share a replay)."""
+    done: set[str] = set()
+    out = []
+    for conflict in conflicts:
+        if done.issuperset(conflict["keys"]):
+            continue
+        try:
+            change = resolve_component(driver, database, rules, conflict["keys"], conflict)
+        except Exception:  # the batch is committed; this is repair work on top of it
+            metrics.REORDERED_COMPONENTS.labels("failed").inc()
+            log.exception("resolving a component again in event-time order failed",
+                          extra={"fields": {"messageId": conflict["messageId"]}})
+            continue
+        done.update(change.keys)
+        out.append(change)
+    return out
+
+
+def resolve_component(driver: Driver, database: str, rules: IdentityRules, seeds: Iterable[str],
+                      cause: dict, max_identifiers: int = MAX_COMPONENT_IDENTIFIERS,
+                      max_events: int = MAX_COMPONENT_EVENTS) -> Reresolution:
+    """`cause`: the message the moves and retirements are recorded against (messageId, ts, source)."""
+    seeds = sorted(set(seeds))
+
+    def work(tx: ManagedTransaction) -> Reresolution:
+        keys = _component(tx, seeds, max_identifiers)
+        if keys is None:
+            return Reresolution("skipped_size", keys=seeds)
+        while True:  # lock, then make sure nothing joined the component before the locks were taken
+            profiles = tx.run(query("identity/component_lock"), keys=keys).single()["profiles"]
+            tx.run(query("identity/lock_profiles"), profiles=sorted(profiles)).consume()
+            grown = _neighbours(tx, keys) - set(keys)
+            if not grown:
+                break
+            keys = sorted(set(keys) | grown)
+            if len(keys) > max_identifiers:
+                return Reresolution("skipped_size", keys=keys)
+        rows = [dict(r) for r in tx.run(query("identity/component_state"), keys=keys)]
+        if any(r["split"] for r in rows):
+            return Reresolution("skipped_split", keys=keys)
+        if sum({r["profile"]: r["events"] or 0 for r in rows}.values()) > max_events:
+            return Reresolution("skipped_size", keys=keys)
+        events = [dict(e) for e in tx.run(query("identity/component_messages"), keys=keys)]
+        return _apply(tx, rules, rows, events, cause)
+
+    with driver.session(database=database) as session:
+        change = session.execute_write(work)
+    metrics.REORDERED_COMPONENTS.labels(change.outcome).inc()
+    if change.outcome != "unchanged":
+        log.info("component resolved again in event-time order", extra={"fields": {
+            "outcome": change.outcome, "identifiers": len(change.keys), "moved": change.moved,
+            "retired": len(change.retired), "newProfiles": change.new_profiles, "messageId": cause.get("messageId")}})
+    return change
+
+
+def _neighbours(tx: ManagedTransaction, keys: list[str]) -> set[str]:
+    return set(tx.run(query("identity/component_neighbours"), keys=keys).single()["keys"])
+
+
+def _component(tx: ManagedTransaction, seeds: list[str], cap: int) -> list[str] | None:
+    """Every identifier reachable from the seeds, breadth first; None past `cap`."""
+    seen = set(seeds)
+    frontier = list(seeds)
+    while frontier:
+        found = _neighbours(tx, frontier) - seen
+        seen |= found
+        if len(seen) > cap:
+            return None
+        frontier = sorted(found)
+    return sorted(seen)
+
+
+def replay_messages(events: list[dict], keys: set[str], rules: IdentityRules) -> list[PlannedMessage]:
+    """The component's stored messages with two of its identifiers or more, oldest first (ties by
+    messageId), each with the identifiers ingest gave it: extracted again under the rules, less any
+    the graph no longer holds (erased, or stripped from the message). An alias's previousId is the
+    user id the component holds, else the device id."""
+    messages = []
+    for e in events:
+        message = {"type": e["type"], "userId": e["userId"], "anonymousId": e["anonymousId"],
+                   **{name: _json(e[name]) for name in ("traits", "context", "properties")}}
+        found, _ = extract_identifiers(rules, message)
+        if e["type"] == "alias" and e["previousId"] is not None:
+            previous = rules.normalise(ANONYMOUS_ID, e["previousId"])
+            if previous is not None:
+                as_user = Identifier(USER_ID, previous)
+                found.append(as_user if as_user.key in keys else Identifier(ANONYMOUS_ID, previous))
+        ids = rules.ordered([i for i in found if i.key in keys])
+        if len(ids) > 1:
+            messages.append(PlannedMessage(e["messageId"], ids, e["ts"], e["source"] or ""))
+    return sorted(messages, key=lambda m: (m.ts, m.message_id))
+
+
+def _json(text: str | None) -> object:
+    if text is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def _replay(rows: list[dict], events: list[dict], rules: IdentityRules) -> tuple[list[set[str]], dict[frozenset, dict]]:
+    """The replay's groups of identifiers, and per pair what it decided: {kinds, reason}."""
+    planner = MergePlanner(rules, {r["key"]: None for r in rows}, {})
+    for msg in replay_messages(events, {r["key"] for r in rows}, rules):
+        planner.plan_message(msg)
+    groups: dict[str, set[str]] = {}
+    for r in rows:
+        groups.setdefault(planner._current(planner.owner[r["key"]]), set()).add(r["key"])
+    decided: dict[frozenset, dict] = {}
+    for e in planner.evidence:
+        decided.setdefault(frozenset((e.a, e.b)), {"kinds": set(), "reason": None})["kinds"].add(JOINED)
+    for f in planner.refusals:
+        d = decided.setdefault(frozenset((f.a, f.b)), {"kinds": set(), "reason": None})
+        d["kinds"].add(REFUSED)
+        d["reason"] = f.reason
+    return sorted(groups.values(), key=min), decided
+
+
+def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], events: list[dict],
+           cause: dict) -> Reresolution:
+    keys = sorted(r["key"] for r in rows)
+    current = {r["key"]: r["profile"] for r in rows}
+    created = {r["profile"]: r["createdAt"] or 0 for r in rows}
+    first_seen = {r["key"]: r["firstSeen"] for r in rows}
+    held: dict[str, set[str]] = {}
+    for key, pid in current.items():
+        held.setdefault(pid, set()).add(key)
+    groups, decided = _replay(rows, events, rules)
+
+    # Each group keeps the profile that holds its user id (a person keeps their profile id, which
+    # destinations know them by), else the one holding most of it, the oldest on a tie; each
+    # profile keeps one group at most.
+    types = {r["key"]: r["type"] for r in rows}
+    pairs = sorted((-sum(types[k] == USER_ID for k in g & held[pid]), -len(g & held[pid]), created[pid], pid, n)
+                   for n, g in enumerate(groups) for pid in {current[k] for k in g})
+    assigned: dict[int, str] = {}
+    for *_, pid, n in pairs:
+        if n not in assigned and pid not in assigned.values():
+            assigned[n] = pid
+    new_rows = []
+    for n, g in enumerate(groups):
+        if n not in assigned:
+            assigned[n] = new_profile_id()
+            seen = [first_seen[k] for k in g if first_seen[k] is not None]
+            new_rows.append({"id": assigned[n], "createdAt": min(seen) if seen else cause["ts"]})
+    target = {k: assigned[n] for n, g in enumerate(groups) for k in g}
+    moves = [{"key": k, "from": current[k], "to": target[k]} for k in keys if current[k] != target[k]]
+    kept = set(assigned.values())
+    retired = {}
+    for pid, members in held.items():
+        if pid not in kept:
+            took = Counter(target[k] for k in members)
+            retired[pid] = max(took, key=lambda p: (took[p], p))
+
+    conversions = _edge_conversions(rows, decided)
+    outcome = "changed" if moves else "unchanged"
+    record = {"at": cause["ts"], "messageId": cause["messageId"], "source": cause["source"]}
+    if new_rows:
+        tx.run(query("identity/reorder_profiles"), profiles=new_rows).consume()
+    if moves:
+        tx.run(query("identity/reorder_moves"), moves=moves, **record).consume()
+    if retired:
+        tx.run(query("identity/reorder_retire"),
+               retired=[{"loser": k, "survivor": v} for k, v in sorted(retired.items())], **record).consume()
+    if conversions["joined"] or conversions["refused"]:
+        tx.run(query("identity/reorder_edges"), joined=conversions["joined"],
+               refused=conversions["refused"]).consume()
+    tx.run(query("identity/mark_contested"), profiles=sorted(kept)).consume()
+    live = ({m["from"] for m in moves} | {m["to"] for m in moves}) - retired.keys()
+    if live:
+        tx.run(query("identity/recount"), profiles=sorted(live)).consume()
+        for pid in sorted(live):
+            rederive(tx, pid)
+    return Reresolution(outcome, keys=keys, moved=len(moves), new_profiles=len(new_rows),
+                        edges_changed=len(conversions["joined"]) + len(conversions["refused"]),
+                        live_profiles=live, retired=retired, owners=target)
+
+
+def _edge_conversions(rows: list[dict], decided: dict[frozenset, dict]) -> dict[str, list[dict]]:
+    """Stored edges whose kind the replay decided the other way (it decided one kind only)."""
+    joined, refused = [], []
+    for r in rows:
+        for e in r["edges"]:
+            d = decided.get(frozenset((r["key"], e["to"])))
+            if d is None or len(d["kinds"]) != 1:
+                continue
+            a, b = sorted((r["key"], e["to"]))
+            if e["kind"] == REFUSED and d["kinds"] == {JOINED}:
+                joined.append({"a": a, "b": b})
+            elif e["kind"] == JOINED and d["kinds"] == {REFUSED}:
+                refused.append({"a": a, "b": b, "reason": d["reason"]})
+    return {"joined": joined, "refused": refused}
