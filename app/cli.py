@@ -359,13 +359,18 @@ def rederive_traits(chunk: int = typer.Option(200, min=1, max=export.PROFILES_MA
 
 @app.command("resolve-again")
 def resolve_again(chunk: int = typer.Option(500, min=1, max=10_000, help="identifiers read per page"),
+                  max_identifiers: int = typer.Option(20_000, min=1, help="skip a component larger than this"),
+                  max_events: int = typer.Option(1_000_000, min=1,
+                                                 help="skip a component whose profiles hold more events"),
                   as_json: bool = typer.Option(False, "--json", help="print the summary as JSON")) -> None:
     """Resolve every component where a rule refused a join or claimed an identifier again, in
-    event-time order: what ingest does on its own when a late message meets a refusal. For a graph
-    written before it did, or one whose resolution failed (counted in
-    cdp_identity_event_order_resolutions_total). Segment memberships follow at the next reconcile."""
-    from app.identity.event_order import resolve_component
+    event-time order: what ingest does on its own when a late message meets a rule's decision,
+    with larger caps. For a graph written before it did, a component ingest skipped for its size,
+    or one whose resolution failed (cdp_identity_event_order_resolutions_total counts both). The
+    segment memberships of the profiles it changes are brought up to date as it goes."""
+    from app.identity.event_order import resolve_safely
     from app.ingest.timestamps import now_ms
+    from app.segments.upkeep import upkeep
 
     with _connection() as (settings, driver):
         rules = IdentityRules(settings)
@@ -388,8 +393,11 @@ def resolve_again(chunk: int = typer.Option(500, min=1, max=10_000, help="identi
                     break
                 for key in keys:
                     if key not in done:
-                        change = resolve_component(driver, database, rules, [key], cause)
+                        change = resolve_safely(driver, database, rules, [key], cause,
+                                                max_identifiers=max_identifiers, max_events=max_events)
                         done.update(change.keys)
+                        if change.outcome == "changed":
+                            upkeep(driver, database, change.live_profiles | change.retired.keys())
                         outcomes[change.outcome] = outcomes.get(change.outcome, 0) + 1
                         summary["components"] += 1
                         summary["moved"] += change.moved
@@ -402,11 +410,13 @@ def resolve_again(chunk: int = typer.Option(500, min=1, max=10_000, help="identi
     summary["outcomes"] = dict(sorted(outcomes.items()))
     if as_json:
         typer.echo(orjson.dumps(summary).decode())
-        return
-    typer.echo(f"resolved {summary['components']:,} components again: "
-               + ", ".join(f"{n:,} {o.replace('_', ' ')}" for o, n in summary["outcomes"].items())
-               + f"; {summary['moved']:,} identifiers moved, {summary['retired']:,} profiles retired, "
-               f"{summary['newProfiles']:,} new")
+    else:
+        typer.echo(f"resolved {summary['components']:,} components again: "
+                   + ", ".join(f"{n:,} {o.replace('_', ' ')}" for o, n in summary["outcomes"].items())
+                   + f"; {summary['moved']:,} identifiers moved, {summary['retired']:,} profiles retired, "
+                   f"{summary['newProfiles']:,} new")
+    if outcomes.get("failed"):
+        raise typer.Exit(1)
 
 
 # --- cdp export ... ---

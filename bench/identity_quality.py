@@ -287,6 +287,8 @@ def run_service(pop: Population, args) -> tuple[dict[str, str], dict]:
             result = store.ingest(service.batch({"batch": chunk}, source="web"))
             info.update(stored=result.stored, duplicates=result.duplicates, merges=result.merges,
                         new_profiles=result.new_profiles, refusals=result.refusals)
+            # Components resolved again in event-time order after a late message met a rule.
+            info.update(f"event_order_{change.outcome}" for change in result.reresolved)
             done = start + len(chunk)
             while next_pct <= 100 and done * 100 >= next_pct * total:
                 elapsed = time.perf_counter() - t0

@@ -11,14 +11,20 @@ identifiers move (MOVED_FROM, reason `event-order`), a profile left with none re
 that took most of them (MERGED_INTO), a group no profile holds gets a new one, counts and roll-ups
 are re-derived, and each edge's kind (joined or refused) follows the replay. Events never move.
 
-Which late messages need this: one a rule refused or that claimed an identifier, and any message
-with two identifiers or more that meets a contested profile (one a rule ever decided for:
-`p.contested`), since in event-time order it might have changed what a newer message decided. Where
-no rule ever decided, joins are a plain union and order cannot matter.
+Which late messages need this: one a rule decides for (a refusal, a claim) when the graph held a
+newer message on its identifiers or their profiles, and any message with two identifiers or more
+that is no newer than the last message a rule decided for on a profile it meets (`p.decidedAt`):
+in event-time order it might have changed that decision. Where no rule decides, joins are a plain
+union and order cannot matter.
+
+An alias's previousId is replayed as the user id the component holds if that user id was seen no
+later than the alias (as ingest types it against what the graph knows), else as a device id.
 
 A component with a manual split in it is left as it is (the split is an operator's decision the
-replay would not know), and so is one past MAX_COMPONENT_IDENTIFIERS (a kiosk's device met by
-thousands of users) or MAX_COMPONENT_EVENTS: each is counted.
+replay would not know), one past MAX_COMPONENT_IDENTIFIERS (a kiosk's device met by thousands of
+users) or MAX_COMPONENT_EVENTS (the replay runs in the ingest writer, after its commit), and one
+holding an identifier no stored message yields under the current rules (a value blocked since):
+each is counted, and `cdp resolve-again` takes larger caps.
 """
 from __future__ import annotations
 
@@ -38,14 +44,14 @@ from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules,
 
 log = logging.getLogger("cdp.identity")
 
-MAX_COMPONENT_IDENTIFIERS = 2000
-MAX_COMPONENT_EVENTS = 100_000  # the replay reads the component's events that link identifiers
+MAX_COMPONENT_IDENTIFIERS = 2_000
+MAX_COMPONENT_EVENTS = 20_000  # the replay reads the component's events that link identifiers
 JOINED, REFUSED = "SEEN_WITH", "REFUSED_WITH"
 
 
 @dataclass
 class Reresolution:
-    outcome: str  # changed, unchanged, skipped_split, skipped_size
+    outcome: str  # changed, unchanged, skipped_split, skipped_size, skipped_rules, failed
     keys: list[str] = field(default_factory=list)
     moved: int = 0
     new_profiles: int = 0
@@ -63,16 +69,23 @@ def resolve_late_conflicts(driver: Driver, database: str, rules: IdentityRules,
     for conflict in conflicts:
         if done.issuperset(conflict["keys"]):
             continue
-        try:
-            change = resolve_component(driver, database, rules, conflict["keys"], conflict)
-        except Exception:  # the batch is committed; this is repair work on top of it
-            metrics.REORDERED_COMPONENTS.labels("failed").inc()
-            log.exception("resolving a component again in event-time order failed",
-                          extra={"fields": {"messageId": conflict["messageId"]}})
-            continue
+        change = resolve_safely(driver, database, rules, conflict["keys"], conflict)
         done.update(change.keys)
         out.append(change)
     return out
+
+
+def resolve_safely(driver: Driver, database: str, rules: IdentityRules, seeds: Iterable[str], cause: dict,
+                   **caps: int) -> Reresolution:
+    """resolve_component, with a failure logged and counted rather than raised: what it repairs is
+    committed already, and `cdp resolve-again` can repeat it."""
+    try:
+        return resolve_component(driver, database, rules, seeds, cause, **caps)
+    except Exception:  # repair work on top of a committed batch: logged and counted
+        metrics.REORDERED_COMPONENTS.labels("failed").inc()
+        log.exception("resolving a component again in event-time order failed",
+                      extra={"fields": {"messageId": cause.get("messageId")}})
+        return Reresolution("failed", keys=sorted(set(seeds)))
 
 
 def resolve_component(driver: Driver, database: str, rules: IdentityRules, seeds: Iterable[str],
@@ -82,9 +95,9 @@ def resolve_component(driver: Driver, database: str, rules: IdentityRules, seeds
     seeds = sorted(set(seeds))
 
     def work(tx: ManagedTransaction) -> Reresolution:
-        keys = _component(tx, seeds, max_identifiers)
-        if keys is None:
-            return Reresolution("skipped_size", keys=seeds)
+        keys, complete = _component(tx, seeds, max_identifiers)
+        if not complete:
+            return Reresolution("skipped_size", keys=keys)
         while True:  # lock, then make sure nothing joined the component before the locks were taken
             profiles = tx.run(query("identity/component_lock"), keys=keys).single()["profiles"]
             tx.run(query("identity/lock_profiles"), profiles=sorted(profiles)).consume()
@@ -100,7 +113,11 @@ def resolve_component(driver: Driver, database: str, rules: IdentityRules, seeds
         if sum({r["profile"]: r["events"] or 0 for r in rows}.values()) > max_events:
             return Reresolution("skipped_size", keys=keys)
         events = [dict(e) for e in tx.run(query("identity/component_messages"), keys=keys)]
-        return _apply(tx, rules, rows, events, cause)
+        first_seen = {r["key"]: r["firstSeen"] for r in rows}
+        messages = replay_messages(events, first_seen, rules)
+        if {i.key for m in messages for i in m.identifiers} != set(keys):
+            return Reresolution("skipped_rules", keys=keys)  # a key no stored message yields now
+        return _apply(tx, rules, rows, messages, cause)
 
     with driver.session(database=database) as session:
         change = session.execute_write(work)
@@ -116,24 +133,26 @@ def _neighbours(tx: ManagedTransaction, keys: list[str]) -> set[str]:
     return set(tx.run(query("identity/component_neighbours"), keys=keys).single()["keys"])
 
 
-def _component(tx: ManagedTransaction, seeds: list[str], cap: int) -> list[str] | None:
-    """Every identifier reachable from the seeds, breadth first; None past `cap`."""
+def _component(tx: ManagedTransaction, seeds: list[str], cap: int) -> tuple[list[str], bool]:
+    """Every identifier reachable from the seeds, breadth first, and whether that is all of them
+    (False: the search stopped past `cap`, with what it had found)."""
     seen = set(seeds)
     frontier = list(seeds)
     while frontier:
         found = _neighbours(tx, frontier) - seen
         seen |= found
         if len(seen) > cap:
-            return None
+            return sorted(seen), False
         frontier = sorted(found)
-    return sorted(seen)
+    return sorted(seen), True
 
 
-def replay_messages(events: list[dict], keys: set[str], rules: IdentityRules) -> list[PlannedMessage]:
+def replay_messages(events: list[dict], first_seen: dict[str, int | None], rules: IdentityRules) -> list[PlannedMessage]:
     """The component's stored messages with two of its identifiers or more, oldest first (ties by
     messageId), each with the identifiers ingest gave it: extracted again under the rules, less any
     the graph no longer holds (erased, or stripped from the message). An alias's previousId is the
-    user id the component holds, else the device id."""
+    user id the component holds if it was seen no later than the alias, else the device id."""
+    keys = first_seen.keys()
     messages = []
     for e in events:
         message = {"type": e["type"], "userId": e["userId"], "anonymousId": e["anonymousId"],
@@ -143,7 +162,8 @@ def replay_messages(events: list[dict], keys: set[str], rules: IdentityRules) ->
             previous = rules.normalise(ANONYMOUS_ID, e["previousId"])
             if previous is not None:
                 as_user = Identifier(USER_ID, previous)
-                found.append(as_user if as_user.key in keys else Identifier(ANONYMOUS_ID, previous))
+                known = first_seen.get(as_user.key)
+                found.append(as_user if known is not None and known <= e["ts"] else Identifier(ANONYMOUS_ID, previous))
         ids = rules.ordered([i for i in found if i.key in keys])
         if len(ids) > 1:
             messages.append(PlannedMessage(e["messageId"], ids, e["ts"], e["source"] or ""))
@@ -159,10 +179,12 @@ def _json(text: str | None) -> object:
         return None
 
 
-def _replay(rows: list[dict], events: list[dict], rules: IdentityRules) -> tuple[list[set[str]], dict[frozenset, dict]]:
-    """The replay's groups of identifiers, and per pair what it decided: {kinds, reason}."""
+def _replay(rows: list[dict], messages: list[PlannedMessage],
+            rules: IdentityRules) -> tuple[list[set[str]], dict[frozenset, dict], int | None]:
+    """The replay's groups of identifiers, per pair what it decided ({kinds, reason}), and the
+    newest message a rule decided for."""
     planner = MergePlanner(rules, {r["key"]: None for r in rows}, {})
-    for msg in replay_messages(events, {r["key"] for r in rows}, rules):
+    for msg in messages:
         planner.plan_message(msg)
     groups: dict[str, set[str]] = {}
     for r in rows:
@@ -174,10 +196,11 @@ def _replay(rows: list[dict], events: list[dict], rules: IdentityRules) -> tuple
         d = decided.setdefault(frozenset((f.a, f.b)), {"kinds": set(), "reason": None})
         d["kinds"].add(REFUSED)
         d["reason"] = f.reason
-    return sorted(groups.values(), key=min), decided
+    decided_at = max([f.ts for f in planner.refusals] + [m["ts"] for m in planner.moves], default=None)
+    return sorted(groups.values(), key=min), decided, decided_at
 
 
-def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], events: list[dict],
+def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], messages: list[PlannedMessage],
            cause: dict) -> Reresolution:
     keys = sorted(r["key"] for r in rows)
     current = {r["key"]: r["profile"] for r in rows}
@@ -186,7 +209,7 @@ def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], event
     held: dict[str, set[str]] = {}
     for key, pid in current.items():
         held.setdefault(pid, set()).add(key)
-    groups, decided = _replay(rows, events, rules)
+    groups, decided, decided_at = _replay(rows, messages, rules)
 
     # Each group keeps the profile that holds its user id (a person keeps their profile id, which
     # destinations know them by), else the one holding most of it, the oldest on a tie; each
@@ -226,7 +249,8 @@ def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], event
     if conversions["joined"] or conversions["refused"]:
         tx.run(query("identity/reorder_edges"), joined=conversions["joined"],
                refused=conversions["refused"]).consume()
-    tx.run(query("identity/mark_contested"), profiles=sorted(kept)).consume()
+    if decided_at is not None:
+        tx.run(query("identity/mark_decided"), profiles=sorted(kept), at=decided_at).consume()
     live = ({m["from"] for m in moves} | {m["to"] for m in moves}) - retired.keys()
     if live:
         tx.run(query("identity/recount"), profiles=sorted(live)).consume()

@@ -30,7 +30,7 @@ class ProfileState:
     # other profile id -> time of the latest split between them: evidence up to then may not re-merge
     blocks: dict[str, int] = field(default_factory=dict)
     last_seen: int | None = None  # newest message on it before this batch (see the snapshot)
-    contested: bool = False  # a rule refused a join or claimed an identifier for it
+    decided_at: int | None = None  # the newest message a rule refused a join or claimed for, on it
 
 
 @dataclass
@@ -86,7 +86,8 @@ class WritePlan:
     # newer message of the profiles they met: delivered late, so their component is resolved again
     # in event-time order (app/identity/event_order.py).
     late_conflicts: list[dict] = field(default_factory=list)
-    contested: list[str] = field(default_factory=list)  # live profiles a refusal or claim involved
+    # Live profile -> the newest message of this batch a rule refused a join or claimed for, there.
+    decided: list[dict] = field(default_factory=list)
 
 
 class MergePlanner:
@@ -171,10 +172,10 @@ class MergePlanner:
         profile.counts[id_type] += 1
         self.touched.add(profile.id)
 
-    def _newest_before(self, ids: list[Identifier]) -> tuple[int, bool]:
+    def _newest_before(self, ids: list[Identifier]) -> tuple[int, int]:
         """The newest message the graph held, before this batch, on these identifiers or their
-        profiles; and whether one of those profiles is contested."""
-        newest, contested = 0, False
+        profiles; and the newest a rule decided for on those profiles (-1: none)."""
+        newest, decided = -1, -1
         for ident in ids:
             seen = self.seen_before.get(ident.key)
             if seen is not None and seen > newest:
@@ -182,15 +183,16 @@ class MergePlanner:
             pid = self.owner.get(ident.key)
             if pid is not None:
                 profile = self.profiles[self._current(pid)]
-                contested = contested or profile.contested
+                if profile.decided_at is not None and profile.decided_at > decided:
+                    decided = profile.decided_at
                 if profile.last_seen is not None and profile.last_seen > newest:
                     newest = profile.last_seen
-        return newest, contested
+        return newest, decided
 
     def plan_message(self, msg: PlannedMessage) -> None:
         ids = msg.identifiers
         anchor = ids[0]
-        newest_before, contested = self._newest_before(ids) if len(ids) > 1 else (0, False)
+        newest_before, decided_before = self._newest_before(ids) if len(ids) > 1 else (-1, -1)
         conflicts = len(self.refusals) + len(self.moves)
         accepted_keys: list[str] = []
         self.anchors[msg.message_id] = anchor.key
@@ -236,10 +238,13 @@ class MergePlanner:
             # Only what joined: the graph's SEEN_WITH edges are what a later batch reads as this.
             for key in accepted_keys:
                 self.direct_users.setdefault(key, set()).add(anchor.key)
-        # Late, and a rule decided here or before: in event-time order this message might have
-        # decided differently, or changed what a newer one decided. (Where no rule ever decided,
-        # joins are a union: order cannot matter.)
-        if msg.ts < newest_before and (contested or len(self.refusals) + len(self.moves) > conflicts):
+        # Late where a rule decided: a rule decides for this message and the graph held a newer
+        # one here, or a rule decided for a message here as new as this one or newer. In event-time
+        # order this message might have decided otherwise, or changed what that one decided. (Where
+        # no rule decides, joins are a union, whatever their order.) Ties count: one time is
+        # ordered by messageId.
+        decides = len(self.refusals) + len(self.moves) > conflicts
+        if (decides and msg.ts <= newest_before) or msg.ts <= decided_before:
             self.late_conflicts.append({"messageId": msg.message_id, "ts": msg.ts, "source": msg.source,
                                         "keys": [i.key for i in ids]})
 
@@ -270,9 +275,9 @@ class MergePlanner:
             self._assign(ident.key, ident.type, survivor)
 
     def plan(self, messages: list[PlannedMessage]) -> WritePlan:
-        # In event-time order (stable: messages of one time keep the batch's order), so a batch's own
-        # shuffling never decides a contested join.
-        for msg in sorted(messages, key=lambda m: m.ts):
+        # In event-time order, messages of one time by messageId (as a replay orders them), so a
+        # batch's own order never decides a contested join.
+        for msg in sorted(messages, key=lambda m: (m.ts, m.message_id)):
             self.plan_message(msg)
         return self._write_plan()
 
@@ -326,8 +331,10 @@ class MergePlanner:
         plan.moves = [{**m, "from": self._current(m["from"]), "to": self.owner[m["key"]]} for m in self.moves]
         plan.evidence = [vars(e) for e in self.evidence]
         plan.late_conflicts = self.late_conflicts
-        involved = {self._current(self.owner[k]) for r in self.refusals for k in (r.a, r.b)}
-        involved |= {m["from"] for m in plan.moves} | {m["to"] for m in plan.moves}
-        plan.contested = sorted(involved)
+        decided: dict[str, int] = {}
+        for pid, ts in [(self._current(self.owner[k]), r.ts) for r in self.refusals for k in (r.a, r.b)] + \
+                       [(m[end], m["ts"]) for m in plan.moves for end in ("from", "to")]:
+            decided[pid] = max(ts, decided.get(pid, ts))
+        plan.decided = [{"id": pid, "at": at} for pid, at in sorted(decided.items())]
         plan.refusals = [vars(r) for r in self.refusals]
         return plan

@@ -401,7 +401,7 @@ class IdentityStore:
                 blocks[b["profile"]] = max(b["at"], blocks.get(b["profile"], b["at"]))
             newest = max((t for t in (r["lastSeen"], r["newestTouch"]) if t is not None), default=None)
             out[r["id"]] = ProfileState(r["id"], counts, r["createdAt"] or 0, blocks=blocks, last_seen=newest,
-                                        contested=r["contested"])
+                                        decided_at=r["decidedAt"])
         if len(out) != len(ids):
             raise StaleSnapshot("a profile disappeared while the batch was planned")
         return out
@@ -444,8 +444,8 @@ class IdentityStore:
             step("ingest/record_evidence", evidence=_aggregate_edges(plan.evidence))
         if plan.refusals:
             step("ingest/record_refusals", refusals=_aggregate_edges(plan.refusals, with_reason=True))
-        if plan.contested:
-            step("ingest/mark_contested", contested=plan.contested)
+        if plan.decided:
+            step("ingest/mark_decided", decided=plan.decided)
         traits = self._trait_rows(plan, fresh)
         if traits:
             step("ingest/set_traits", traits=traits)

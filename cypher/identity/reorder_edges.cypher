@@ -6,7 +6,7 @@ CALL () {
   MATCH (a:Identifier {key: row.a})-[r:REFUSED_WITH]-(b:Identifier {key: row.b})
   MERGE (a)-[e:SEEN_WITH]->(b)
     ON CREATE SET e.firstAt = r.firstAt, e.firstMessageId = r.firstMessageId, e.source = r.source,
-                  e.lastAt = r.lastAt, e.lastMessageId = r.firstMessageId, e.count = 0
+                  e.lastAt = r.lastAt, e.count = 0
   SET e.count = e.count + r.count
   DELETE r
 }

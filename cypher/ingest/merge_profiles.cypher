@@ -7,7 +7,8 @@ SET loser.retiredAt = m.ts, loser.n_user_id = 0, loser.n_email = 0, loser.n_phon
     survivor.eventCount = coalesce(survivor.eventCount, 0) + coalesce(loser.eventCount, 0), loser.eventCount = 0,
     survivor.sources = coalesce(survivor.sources, []) + [s IN coalesce(loser.sources, []) WHERE NOT s IN coalesce(survivor.sources, [])],
     survivor.splitBlocks = coalesce(survivor.splitBlocks, false) OR coalesce(loser.splitBlocks, false),
-    survivor.contested = CASE WHEN loser.contested THEN true ELSE survivor.contested END,
+    survivor.decidedAt = CASE WHEN loser.decidedAt > coalesce(survivor.decidedAt, -1) THEN loser.decidedAt
+                              ELSE survivor.decidedAt END,
     survivor.firstSeen = CASE WHEN loser.firstSeen < survivor.firstSeen THEN loser.firstSeen ELSE survivor.firstSeen END,
     survivor.lastSeen = CASE WHEN loser.lastSeen > survivor.lastSeen THEN loser.lastSeen ELSE survivor.lastSeen END
 WITH loser, survivor

@@ -9,9 +9,9 @@
 //    writer from moving this identifier while we plan;
 // 3. `confirmed`: whether every identifier is where its row says it is. A row of the known-owners
 //    path (app/identity/store.py _write_on_known_owners) carries the profile it was last written
-//    to, which must still hold it, live, never contested (a late message there may need its
-//    component resolved again, which the planner decides from the full snapshot) and within every
-//    limit in `$batch.limits`; a row without
+//    to, which must still hold it, live, with no rule decision as new as the batch's messages there
+//    (`decidedAt`: such a message may need its component resolved again, which the planner
+//    decides from the full snapshot) and within every limit in `$batch.limits`; a row without
 //    `profile` (every row of the plain snapshot) must belong to no profile. When confirmed, the
 //    planner's guess stands and the steps below have nothing to read: a known-owners group's
 //    writes follow in the same statement (app/db.py confirmed_then);
@@ -35,7 +35,7 @@ CALL (stored, suppressed) {
   WITH i, row, seenBefore, p,
        CASE WHEN row.profile IS NULL THEN p IS NULL
             WHEN p IS NULL THEN false
-            ELSE p.id = row.profile AND p.retiredAt IS NULL AND NOT coalesce(p.contested, false)
+            ELSE p.id = row.profile AND p.retiredAt IS NULL AND coalesce(p.decidedAt, -1) < row.firstSeen
                  AND all(l IN $batch.limits WHERE coalesce(p[l.count], 0) <= l.limit) END AS held
   RETURN collect({key: i.key, type: row.type, profile: p.id, seenBefore: seenBefore}) AS owners,
          count(CASE WHEN held THEN 1 END) = size($batch.identifiers) AS confirmed
@@ -48,17 +48,17 @@ CALL (owners, confirmed) {
   MATCH (p:Profile {id: id})
   SET p.version = coalesce(p.version, 0) + 1
   WITH p
-  // A contested profile (a rule refused or claimed for it): the newest message on any identifier
-  // of it outside this batch, which tells a late message there (the planner reads the batch's own
-  // identifiers' from `owners`).
+  // A profile a rule decided for (refused a join, claimed an identifier): the newest message on
+  // any identifier of it outside this batch, which tells a late message there (the planner reads
+  // the batch's own identifiers' from `owners`).
   CALL (p) {
-    WITH p WHERE p.contested
+    WITH p WHERE p.decidedAt IS NOT NULL
     MATCH (p)<-[:BELONGS_TO]-(i:Identifier)
     WHERE NOT i.key IN [row IN $batch.identifiers | row.key]
     RETURN max(i.lastSeen) AS newestTouch
   }
   RETURN collect({id: p.id, createdAt: p.createdAt, lastSeen: p.lastSeen, retired: p.retiredAt IS NOT NULL,
-                  contested: coalesce(p.contested, false),
+                  decidedAt: p.decidedAt,
                   newestTouch: newestTouch,
                   user_id: coalesce(p.n_user_id, 0), email: coalesce(p.n_email, 0),
                   phone: coalesce(p.n_phone, 0), anonymous_id: coalesce(p.n_anonymous_id, 0),

@@ -1,6 +1,6 @@
 """Where a rule refuses a join, late messages still end in the in-order graph: a late message that a
-rule decided for (or that meets a contested profile) has its component resolved again in
-event-time order (app/identity/event_order.py)."""
+rule decided for (or that is no newer than a rule's last decision on a profile it meets) has its
+component resolved again in event-time order (app/identity/event_order.py)."""
 from __future__ import annotations
 
 import itertools
@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from app import metrics
 from app.cli import app as cdp_app
 from app.identity.event_order import resolve_component
+from app.identity.rules import IdentityRules
 from app.identity.split import split_profile
 from app.identity.store import IdentityStore
 from app.settings import get_settings
@@ -72,7 +73,8 @@ def test_a_late_sign_in_takes_the_device_back_with_its_events_traits_and_edges(s
     # The device's identify (and its trait) moved with the device; Bob keeps his own sign-in.
     assert (ann["eventCount"], ann.get("t.name"), ann["n_anonymous_id"], ann["n_email"]) == (2, "Ann", 1, 1)
     assert (bob["eventCount"], "t.name" in bob, bob["n_anonymous_id"], bob["n_email"]) == (1, False, 0, 0)
-    assert ann["firstSeen"] < bob["firstSeen"] and ann["contested"] and bob["contested"]
+    # The replay's last decision (Bob refused the device, day 2) is when both were last decided.
+    assert ann["firstSeen"] < bob["firstSeen"] and ann["decidedAt"] == bob["decidedAt"] == bob["firstSeen"]
     # The segment upkeep and the writers' memory hear of both profiles.
     assert {ann["id"], bob["id"]} <= result.touched_profiles
     assert result.owners["anonymous_id:dev"] == ann["id"]
@@ -112,15 +114,48 @@ def test_a_batch_in_any_order_is_planned_oldest_first(store, settings, driver):
     assert partition(driver) == IN_ORDER
 
 
-def test_in_order_delivery_and_a_late_message_that_changes_nothing_do_no_replay(store, settings, driver):
+def test_in_order_delivery_replays_nothing_and_a_replay_of_an_in_order_graph_changes_nothing(
+        store, settings, driver):
     for m in (ANN_FIRST, BOB_LATER, DEVICE_EMAIL):
         assert ingest(store, settings, [m]).reresolved == []
-    # A late message on a contested profile is replayed; arrival order had already made its graph.
+    # Newer than the last decision (Bob refused the device at day 2), older than the device's
+    # newest message: no rule could have decided otherwise, so nothing is replayed.
+    between = msg("track", messageId="eo-between", userId="ann", anonymousId="dev", timestamp="2026-01-02T12:00:00Z")
+    assert ingest(store, settings, [between]).reresolved == []
+    # Older than the decision: replayed, and arrival order had already made the event-order graph.
     late = msg("track", messageId="eo-late", userId="ann", anonymousId="dev", timestamp="2026-01-01T12:00:00Z")
     result = ingest(store, settings, [late])
     assert [r.outcome for r in result.reresolved] == ["unchanged"]
     assert partition(driver) == IN_ORDER
     assert count(driver, "MATCH ()-[m:MOVED_FROM]->() RETURN count(m)") == 0
+
+
+def test_an_alias_replays_as_ingest_typed_it_when_it_arrived(store, settings, driver):
+    # In order: the alias names u1 before u1 was ever seen, so u1 is a device id there; u1's own
+    # sign-in on the alias's device is then refused.
+    ingest(store, settings, [msg("alias", messageId="al-1", userId="u2", previousId="u1", anonymousId="d1",
+                                 timestamp="2026-01-01T00:00:00Z")])
+    ingest(store, settings, [msg("identify", messageId="al-2", userId="u1", anonymousId="d1",
+                                 timestamp="2026-01-02T00:00:00Z")])
+    in_order = partition(driver)
+    assert in_order == {frozenset({"user_id:u2", "anonymous_id:d1", "anonymous_id:u1"}), frozenset({"user_id:u1"})}
+    # A late message on those profiles replays the component: the same graph.
+    result = ingest(store, settings, [msg("track", messageId="al-3", userId="u2", anonymousId="d1",
+                                          timestamp="2026-01-01T12:00:00Z")])
+    assert [r.outcome for r in result.reresolved] == ["unchanged"] and partition(driver) == in_order
+
+
+def test_a_component_holding_a_value_blocked_since_is_left_alone(store, settings, driver):
+    ingest(store, settings, [BOB_LATER])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(IdentityStore, "_resolve_late_conflicts", lambda self, result: None)
+        ingest(store, settings, [ANN_FIRST])
+    arrival = partition(driver)
+    stricter = IdentityRules(settings.model_copy(update={"blocked_values": [*settings.blocked_values, "dev"]}))
+    cause = {"messageId": "eo-ann", "ts": 0, "source": "web"}
+    change = resolve_component(driver, settings.neo4j_database, stricter, ["user_id:ann"], cause)
+    assert change.outcome == "skipped_rules" and partition(driver) == arrival
+    assert_invariants(driver)
 
 
 def test_a_component_with_a_manual_split_is_left_as_arrival_made_it(store, settings, driver):
@@ -160,12 +195,12 @@ def cdp_env(monkeypatch, settings):
 
 
 def test_cdp_resolve_again_repairs_a_graph_written_in_arrival_order(store, settings, driver, cdp_env, monkeypatch):
-    # As a graph written before ingest resolved late conflicts: no replay, no contested marks.
+    # As a graph written before ingest resolved late conflicts: no replay, no decision times.
     monkeypatch.setattr(IdentityStore, "_resolve_late_conflicts", lambda self, result: None)
     for m in (BOB_LATER, DEVICE_EMAIL, ANN_FIRST):
         ingest(store, settings, [m])
     ingest(store, settings, [msg("identify", messageId="eo-solo", userId="cy", traits={"email": "cy@mail.io"})])
-    driver.execute_query("MATCH (p:Profile) REMOVE p.contested")
+    driver.execute_query("MATCH (p:Profile) REMOVE p.decidedAt")
     assert partition(driver) != IN_ORDER | {frozenset({"user_id:cy", "email:cy@mail.io"})}
 
     run = CliRunner().invoke(cdp_app, ["resolve-again", "--json"])
@@ -179,13 +214,17 @@ def test_cdp_resolve_again_repairs_a_graph_written_in_arrival_order(store, setti
     assert again["outcomes"] == {"unchanged": 1} and again["moved"] == 0
 
 
-def test_a_contested_profile_is_planned_from_the_snapshot_not_on_remembered_owners(store, settings, driver):
+def test_a_group_no_newer_than_a_decision_is_planned_from_the_snapshot(store, settings, driver):
     ingest(store, settings, [ANN_FIRST])
-    ingest(store, settings, [BOB_LATER])  # refused the device: both profiles are contested now
-    assert _profile_of(driver, "user_id:bob")["contested"] and _profile_of(driver, "user_id:ann")["contested"]
+    ingest(store, settings, [BOB_LATER])  # refused the device: a decision at day 2 on both profiles
+    assert _profile_of(driver, "user_id:bob")["decidedAt"] == _profile_of(driver, "user_id:ann")["decidedAt"]
     planned = metrics.KNOWN_OWNER_GROUPS.labels("planned_from_snapshot")._value.get()
     written = metrics.KNOWN_OWNER_GROUPS.labels("written")._value.get()
-    # Ann's device, remembered on her profile: the guess is not taken on a contested profile.
-    ingest(store, settings, [msg("track", messageId="eo-again", anonymousId="dev", timestamp="2026-01-05T00:00:00Z")])
+    # Ann's device, remembered on her profile, in a message from before the decision: the guess
+    # is not taken (the planner must see whether it is late there).
+    ingest(store, settings, [msg("track", messageId="eo-before", anonymousId="dev", timestamp="2026-01-01T06:00:00Z")])
     assert metrics.KNOWN_OWNER_GROUPS.labels("planned_from_snapshot")._value.get() == planned + 1
     assert metrics.KNOWN_OWNER_GROUPS.labels("written")._value.get() == written
+    # After it: written on the remembered owner, in two round trips as before.
+    ingest(store, settings, [msg("track", messageId="eo-after", anonymousId="dev", timestamp="2026-01-05T00:00:00Z")])
+    assert metrics.KNOWN_OWNER_GROUPS.labels("written")._value.get() == written + 1

@@ -87,8 +87,18 @@ def test_a_batch_is_planned_in_event_time_order_and_a_late_conflict_is_reported(
     plan = MergePlanner(RULES, owner, profiles, seen_before={device.key: 300}).plan(
         [PlannedMessage("first", [ann, device], 100, "web")])
     assert [c["messageId"] for c in plan.late_conflicts] == ["first"]
-    assert plan.contested == sorted({"bobs", plan.owner[ann.key]})
+    assert plan.decided == sorted([{"id": "bobs", "at": 100}, {"id": plan.owner[ann.key], "at": 100}],
+                                  key=lambda d: d["id"])
     # On time, the same refusal is not late.
     plan = MergePlanner(RULES, owner, profiles, seen_before={device.key: 300}).plan(
         [PlannedMessage("after", [ann, device], 400, "web")])
     assert plan.late_conflicts == [] and len(plan.refusals) == 1
+    # A message that no rule decides for is late only against a decision: older than the last one
+    # on a profile it meets (here at 250), not merely older than the profile's newest message.
+    other = Identifier("anonymous_id", "d2")
+    profiles = {"bobs": ProfileState("bobs", Counter({"user_id": 1, "anonymous_id": 1}), created_ms=1,
+                                     last_seen=300, decided_at=250)}
+    for ts, late in ((260, False), (250, True), (100, True)):
+        plan = MergePlanner(RULES, {device.key: "bobs", other.key: None}, profiles,
+                            seen_before={device.key: 300}).plan([PlannedMessage("m", [device, other], ts, "web")])
+        assert bool(plan.late_conflicts) is late, ts

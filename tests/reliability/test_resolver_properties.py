@@ -226,10 +226,14 @@ def contested_message(draw) -> dict:
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                   HealthCheck.data_too_large])
 @given(raw=st.lists(contested_message(), min_size=2, max_size=10), order=st.randoms(use_true_random=False),
-       sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3))
+       sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3), tied=st.booleans())
 def test_shuffled_delivery_of_contested_sequences_gives_the_in_order_partition(
-        store, settings, driver, raw, order, sizes):
+        store, settings, driver, raw, order, sizes, tied):
     messages = _build(raw)
+    if tied:  # pairs of messages share a time: event-time order breaks the tie by messageId
+        for n, m in enumerate(messages):
+            m["timestamp"] = _ts(n // 2)
+    messages.sort(key=lambda m: (m["timestamp"], m["messageId"]))
     wipe(driver)
     for m in messages:
         ingest(store, settings, [m])

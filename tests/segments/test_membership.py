@@ -169,3 +169,25 @@ def test_an_erased_profile_leaves_its_segments_through_the_feed(client, store, s
     assert _members(clean_db, pro) == set()
     assert _feed(clean_db, pro) == [(1, erased, "enter"), (2, erased, "exit")]
     assert service.get_segment(clean_db, "neo4j", pro)["memberCount"] == 0
+
+
+def test_a_late_sign_in_resolved_in_event_order_moves_membership_with_the_device(store, settings, clean_db):
+    """The device's identify (name Ann) first lands on Bob's profile, whose sign-in arrived first;
+    Ann's earlier sign-in, delivered late, takes the device back: the batch's result names both
+    profiles, and upkeep moves the membership."""
+    named = _segment(clean_db, "traits.name = 'Ann'")
+    bob = ingest(store, settings, [msg("track", userId="bob", anonymousId="dev", timestamp="2026-01-02T00:00:00Z")])
+    device = ingest(store, settings, [msg("identify", anonymousId="dev", traits={"name": "Ann"},
+                                          timestamp="2026-01-03T00:00:00Z")])
+    upkeep(clean_db, "neo4j", bob.touched_profiles | device.touched_profiles)
+    bobs = _profile(clean_db, "user_id:bob")
+    assert _members(clean_db, named) == {bobs}
+
+    late = ingest(store, settings, [msg("track", userId="ann", anonymousId="dev", timestamp="2026-01-01T00:00:00Z")])
+    assert [r.outcome for r in late.reresolved] == ["changed"]
+    upkeep(clean_db, "neo4j", late.touched_profiles | set(late.retired))
+    anns = _profile(clean_db, "user_id:ann")
+    assert _members(clean_db, named) == {anns}
+    feed = _feed(clean_db, named)
+    assert feed[0] == (1, bobs, "enter") and {(p, kind) for _, p, kind in feed[1:]} == {(bobs, "exit"), (anns, "enter")}
+    assert [seq for seq, _, _ in feed] == [1, 2, 3]
