@@ -5,7 +5,8 @@ from __future__ import annotations
 
 NODE_LABELS: dict[str, str] = {
     "Identifier": "one normalised identifier, key 'type:value' (unique)",
-    "Profile": "a person; live while retiredAt is null; traits as t.<name> with times in tts.<name>",
+    "Profile": "a person; live while retiredAt is null; traits as t.<name> with times in tts.<name>; "
+               "decidedAt: the newest message a rule refused a join or claimed an identifier for, there",
     "Event": "a stored Segment message, messageId unique; hangs off the identifier it was seen with",
     "TraitsPending": "an identify Event with traits, not yet in the trait-search index",
     "TraitsIndexed": "an identify Event with traits in the trait-search index (identify_traits)",
@@ -26,10 +27,12 @@ RELATIONSHIP_TYPES: dict[str, str] = {
     "SEEN_AS": "(:Event)->(:Identifier): the identifier an event was seen with; never moves",
     "SEEN_WITH": "(:Identifier)->(:Identifier): evidence, the first message that joined two identifiers",
     "REFUSED_WITH": "(:Identifier)->(:Identifier): a join the rules refused, with the reason",
-    "MERGED_INTO": "(:Profile)->(:Profile): a retired profile points to its survivor",
+    "MERGED_INTO": "(:Profile)->(:Profile): a retired profile points to its survivor (reason evidence, "
+                   "evidence-after-split, or event-order: emptied by a replay in event-time order)",
     "SPLIT_FROM": "(:Profile)->(:Profile): a profile made by a split, from the one it left",
     "SPLIT_APART": "(:Identifier)-(:Identifier): evidence up to the split may not re-merge these",
-    "MOVED_FROM": "(:Identifier)->(:Profile): an identifier claimed off a profile (shared devices)",
+    "MOVED_FROM": "(:Identifier)->(:Profile): an identifier claimed off a profile (shared devices), or moved "
+                  "by a replay of its component in event-time order (reason event-order)",
     "IN_SEGMENT": "(:Profile)->(:Segment): current membership",
 }
 
