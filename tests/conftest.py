@@ -15,7 +15,7 @@ from app.auth import Keyring
 from app.identity.rules import IdentityRules
 from app.identity.store import IdentityStore
 from app.ingest.service import IngestService
-from app.settings import Settings
+from app.settings import Settings, get_settings
 from tests.helpers import WIPE_GRAPH
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +104,14 @@ def client(clean_db, settings):
 
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+@pytest.fixture
+def cdp_env(monkeypatch, settings):
+    """CDP_* pointing at the test Neo4j, for the `cdp` command run in-process; get_settings is
+    cached, so it is cleared around the test. (tests/test_cli.py's own also empties the graph.)"""
+    for name in ("neo4j_uri", "neo4j_user", "neo4j_password", "neo4j_database"):
+        monkeypatch.setenv(f"CDP_{name.upper()}", getattr(settings, name))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

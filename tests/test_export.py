@@ -208,15 +208,6 @@ def test_an_empty_graph_exports_nothing(client):
 
 # --- cdp export, and cdp import of what it wrote ------------------------------------------------
 
-@pytest.fixture
-def cdp_env(monkeypatch, settings):
-    for name in ("neo4j_uri", "neo4j_user", "neo4j_password", "neo4j_database"):
-        monkeypatch.setenv(f"CDP_{name.upper()}", getattr(settings, name))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 def cdp(*args: str):
     return runner.invoke(cdp_app, list(args))
 

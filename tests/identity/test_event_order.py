@@ -15,7 +15,6 @@ from app.identity.event_order import resolve_component
 from app.identity.rules import IdentityRules
 from app.identity.split import split_profile
 from app.identity.store import IdentityStore
-from app.settings import get_settings
 from tests.conftest import wipe
 from tests.helpers import assert_invariants, count, partition
 from tests.identity.factory import ingest, msg
@@ -183,15 +182,6 @@ def test_a_component_past_the_size_cap_is_left_alone(store, settings, driver):
     assert change.outcome == "skipped_size" and partition(driver) == arrival
     change = resolve_component(driver, settings.neo4j_database, store.rules, ["user_id:ann"], cause)
     assert change.outcome == "changed" and partition(driver) == IN_ORDER
-
-
-@pytest.fixture
-def cdp_env(monkeypatch, settings):
-    for name in ("neo4j_uri", "neo4j_user", "neo4j_password", "neo4j_database"):
-        monkeypatch.setenv(f"CDP_{name.upper()}", getattr(settings, name))
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_cdp_resolve_again_repairs_a_graph_written_in_arrival_order(store, settings, driver, cdp_env, monkeypatch):

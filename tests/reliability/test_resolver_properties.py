@@ -198,7 +198,12 @@ def test_shuffled_delivery_of_conflict_free_sequences_gives_the_in_order_partiti
     in_order = partition(driver)
     assert in_order == _components(raw)
     assert_invariants(driver)
+    _deliver_shuffled(store, settings, driver, messages, order, sizes, in_order)
 
+
+def _deliver_shuffled(store, settings, driver, messages, order, sizes, in_order) -> None:
+    """Into an empty graph, the messages shuffled and re-batched: the in-order partition, within
+    the invariants and the limits."""
     shuffled = [dict(m) for m in messages]
     order.shuffle(shuffled)
     wipe(driver)
@@ -239,15 +244,7 @@ def test_shuffled_delivery_of_contested_sequences_gives_the_in_order_partition(
         ingest(store, settings, [m])
     in_order = partition(driver)
     in_order_rollups = _rollups(driver, with_traits=not tied)
-
-    shuffled = [dict(m) for m in messages]
-    order.shuffle(shuffled)
-    wipe(driver)
-    for chunk in _chunks(shuffled, sizes):
-        ingest(store, settings, chunk)
-    assert partition(driver) == in_order
-    assert_invariants(driver)
-    assert _limits_broken(driver) == []
+    _deliver_shuffled(store, settings, driver, messages, order, sizes, in_order)
     # Counts, events and traits were re-derived where identifiers moved: the same as in order.
     assert _rollups(driver, with_traits=not tied) == in_order_rollups
 
