@@ -17,8 +17,8 @@ that is no newer than the last message a rule decided for on a profile it meets 
 in event-time order it might have changed that decision. Where no rule decides, joins are a plain
 union and order cannot matter.
 
-An alias's previousId is replayed as the user id the component holds if that user id was seen no
-later than the alias (as ingest types it against what the graph knows), else as a device id.
+An alias's previousId is replayed as the key ingest gave it when it arrived (typed against what
+the graph knew then): the one of user id and device id the component holds.
 
 A component with a manual split in it is left as it is (the split is an operator's decision the
 replay would not know), one past MAX_COMPONENT_IDENTIFIERS (a kiosk's device met by thousands of
@@ -114,7 +114,8 @@ def resolve_component(driver: Driver, database: str, rules: IdentityRules, seeds
             return Reresolution("skipped_size", keys=keys)
         events = [dict(e) for e in tx.run(query("identity/component_messages"), keys=keys)]
         first_seen = {r["key"]: r["firstSeen"] for r in rows}
-        messages = replay_messages(events, first_seen, rules)
+        linked = {frozenset((r["key"], e["to"])) for r in rows for e in r["edges"]}
+        messages = replay_messages(events, first_seen, rules, linked)
         if {i.key for m in messages for i in m.identifiers} != set(keys):
             return Reresolution("skipped_rules", keys=keys)  # a key no stored message yields now
         return _apply(tx, rules, rows, messages, cause)
@@ -147,11 +148,28 @@ def _component(tx: ManagedTransaction, seeds: list[str], cap: int) -> tuple[list
     return sorted(seen), True
 
 
-def replay_messages(events: list[dict], first_seen: dict[str, int | None], rules: IdentityRules) -> list[PlannedMessage]:
+def _previous_id(previous: str, found: list[Identifier], first_seen: dict[str, int | None],
+                 linked: set[frozenset], ts: int, rules: IdentityRules) -> Identifier:
+    """The key ingest gave an alias's previousId: the one of user id and device id the component
+    holds; if it holds both, the one an edge links to the alias's user id; failing that, the user
+    id if it was seen no later than the alias."""
+    as_user, as_device = Identifier(USER_ID, previous), Identifier(ANONYMOUS_ID, previous)
+    if (as_user.key in first_seen) != (as_device.key in first_seen):
+        return as_user if as_user.key in first_seen else as_device
+    anchor = rules.ordered(found)[0].key if found else None
+    to_user, to_device = frozenset((anchor, as_user.key)) in linked, frozenset((anchor, as_device.key)) in linked
+    if to_user != to_device:
+        return as_user if to_user else as_device
+    known = first_seen.get(as_user.key)
+    return as_user if known is not None and known <= ts else as_device
+
+
+def replay_messages(events: list[dict], first_seen: dict[str, int | None], rules: IdentityRules,
+                    linked: set[frozenset] = frozenset()) -> list[PlannedMessage]:
     """The component's stored messages with two of its identifiers or more, oldest first (ties by
     messageId), each with the identifiers ingest gave it: extracted again under the rules, less any
     the graph no longer holds (erased, or stripped from the message). An alias's previousId is the
-    user id the component holds if it was seen no later than the alias, else the device id."""
+    key ingest gave it (`_previous_id`). `linked`: the pairs of identifiers an edge links."""
     keys = first_seen.keys()
     messages = []
     for e in events:
@@ -161,9 +179,7 @@ def replay_messages(events: list[dict], first_seen: dict[str, int | None], rules
         if e["type"] == "alias" and e["previousId"] is not None:
             previous = rules.normalise(ANONYMOUS_ID, e["previousId"])
             if previous is not None:
-                as_user = Identifier(USER_ID, previous)
-                known = first_seen.get(as_user.key)
-                found.append(as_user if known is not None and known <= e["ts"] else Identifier(ANONYMOUS_ID, previous))
+                found.append(_previous_id(previous, found, first_seen, linked, e["ts"], rules))
         ids = rules.ordered([i for i in found if i.key in keys])
         if len(ids) > 1:
             messages.append(PlannedMessage(e["messageId"], ids, e["ts"], e["source"] or ""))
@@ -180,9 +196,9 @@ def _json(text: str | None) -> object:
 
 
 def _replay(rows: list[dict], messages: list[PlannedMessage],
-            rules: IdentityRules) -> tuple[list[set[str]], dict[frozenset, dict], int | None]:
-    """The replay's groups of identifiers, per pair what it decided ({kinds, reason}), and the
-    newest message a rule decided for."""
+            rules: IdentityRules) -> tuple[list[set[str]], dict[frozenset, dict], dict[str, int]]:
+    """The replay's groups of identifiers, per pair what it decided ({kinds, reason}), and per
+    group (by its smallest key) the newest message a rule decided for there."""
     planner = MergePlanner(rules, {r["key"]: None for r in rows}, {})
     for msg in messages:
         planner.plan_message(msg)
@@ -196,7 +212,19 @@ def _replay(rows: list[dict], messages: list[PlannedMessage],
         d = decided.setdefault(frozenset((f.a, f.b)), {"kinds": set(), "reason": None})
         d["kinds"].add(REFUSED)
         d["reason"] = f.reason
-    decided_at = max([f.ts for f in planner.refusals] + [m["ts"] for m in planner.moves], default=None)
+    # Per group (by one of its keys): the newest message a rule decided for there, as ingest marks it.
+    decided_at: dict[str, int] = {}
+    def mark(key: str, ts: int) -> None:
+        anchor = min(groups[planner._current(planner.owner[key])])
+        decided_at[anchor] = max(ts, decided_at.get(anchor, ts))
+    for f in planner.refusals:
+        mark(f.a, f.ts)
+        mark(f.b, f.ts)
+    for m in planner.moves:
+        mark(m["key"], m["ts"])
+        moved_from = planner._current(m["from"])
+        if moved_from in groups:
+            mark(min(groups[moved_from]), m["ts"])
     return sorted(groups.values(), key=min), decided, decided_at
 
 
@@ -249,8 +277,9 @@ def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], messa
     if conversions["joined"] or conversions["refused"]:
         tx.run(query("identity/reorder_edges"), joined=conversions["joined"],
                refused=conversions["refused"]).consume()
-    if decided_at is not None:
-        tx.run(query("identity/mark_decided"), profiles=sorted(kept), at=decided_at).consume()
+    marks = [{"id": target[key], "at": at} for key, at in sorted(decided_at.items())]
+    if marks:
+        tx.run(query("identity/mark_decided"), decided=marks).consume()
     live = ({m["from"] for m in moves} | {m["to"] for m in moves}) - retired.keys()
     if live:
         tx.run(query("identity/recount"), profiles=sorted(live)).consume()

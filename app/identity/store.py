@@ -361,7 +361,9 @@ class IdentityStore:
             rows = tx.run(query("ingest/known_identifiers"), batch={"keys": prev_user_keys})
             known = {r["key"] for r in rows}
         planned = []
-        for m in fresh:
+        # In event-time order, as the planner takes them: whether a previousId is a user id known
+        # by then must not depend on the order the batch arrived in.
+        for m in sorted(fresh, key=lambda m: (m.ts, m.message_id)):
             ids = list(m.identifiers)
             if m.previous_id is not None:
                 as_user = Identifier(USER_ID, m.previous_id)

@@ -218,3 +218,31 @@ def test_a_group_no_newer_than_a_decision_is_planned_from_the_snapshot(store, se
     # After it: written on the remembered owner, in two round trips as before.
     ingest(store, settings, [msg("track", messageId="eo-after", anonymousId="dev", timestamp="2026-01-05T00:00:00Z")])
     assert metrics.KNOWN_OWNER_GROUPS.labels("written")._value.get() == written + 1
+
+
+def test_an_alias_in_a_batch_types_its_previous_id_in_event_time_order(store, settings, driver):
+    identify = msg("identify", messageId="ab-1", userId="x", anonymousId="d", timestamp="2026-01-01T00:00:05Z")
+    alias = msg("alias", messageId="ab-2", userId="b", previousId="x", timestamp="2026-01-01T00:00:10Z")
+    for batch in ([identify, alias], [alias, identify]):
+        wipe(driver)
+        result = ingest(store, settings, batch)
+        # x is a user id by the alias's time: the alias would join two user ids, and is refused.
+        assert partition(driver) == {frozenset({"user_id:x", "anonymous_id:d"}), frozenset({"user_id:b"})}
+        assert result.refusals == 1
+
+
+def test_a_replay_keeps_the_device_id_an_alias_was_given_on_arrival(store, settings, driver):
+    # The alias arrives before x's own (older) sign-in: x is a device id there, for good. The late
+    # sign-in is refused the shared device d on arrival; the replay gives d to x, its first user, and
+    # keeps the alias's device id x with b (in-order delivery would have refused the alias instead).
+    ingest(store, settings, [msg("alias", messageId="aa-1", userId="b", previousId="x", anonymousId="d",
+                                 timestamp="2026-01-01T00:00:10Z")])
+    result = ingest(store, settings, [msg("identify", messageId="aa-2", userId="x", anonymousId="d",
+                                          timestamp="2026-01-01T00:00:05Z")])
+    assert [r.outcome for r in result.reresolved] == ["changed"]
+    assert partition(driver) == {frozenset({"user_id:x", "anonymous_id:d"}),
+                                 frozenset({"user_id:b", "anonymous_id:x"})}
+    cause = {"messageId": "aa-2", "ts": 0, "source": "web"}
+    change = resolve_component(driver, settings.neo4j_database, store.rules, ["user_id:x"], cause)
+    assert change.outcome == "unchanged"  # replayed again, not skipped for a key it cannot make
+    assert_invariants(driver)

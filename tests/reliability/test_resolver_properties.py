@@ -8,6 +8,8 @@ in-order delivery: the connected components of the identifiers the messages join
 """
 from __future__ import annotations
 
+import os
+
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from tests.conftest import wipe
@@ -227,10 +229,16 @@ def contested_message(draw) -> dict:
     return m
 
 
-@hsettings(max_examples=40, deadline=None, derandomize=True,
+# The suite runs 40 sequences of up to 10 messages; a longer search is one command away, e.g.
+#   CDP_CONTESTED_EXAMPLES=4000 CDP_CONTESTED_MESSAGES=24 scripts/test.sh tests/reliability -k contested
+CONTESTED_EXAMPLES = int(os.environ.get("CDP_CONTESTED_EXAMPLES", "40"))
+CONTESTED_MESSAGES = int(os.environ.get("CDP_CONTESTED_MESSAGES", "10"))
+
+
+@hsettings(max_examples=CONTESTED_EXAMPLES, deadline=None, derandomize=True,
            suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                   HealthCheck.data_too_large])
-@given(raw=st.lists(contested_message(), min_size=2, max_size=10), order=st.randoms(use_true_random=False),
+@given(raw=st.lists(contested_message(), min_size=2, max_size=CONTESTED_MESSAGES), order=st.randoms(use_true_random=False),
        sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3), tied=st.booleans())
 def test_shuffled_delivery_of_contested_sequences_gives_the_in_order_partition(
         store, settings, driver, raw, order, sizes, tied):
