@@ -37,10 +37,17 @@ import orjson
 from neo4j import Driver, ManagedTransaction
 
 from app import metrics
-from app.db import query
+from app.db import Rows, in_one_statement, query
 from app.identity.planner import MergePlanner, PlannedMessage, new_profile_id
 from app.identity.profile_state import rederive
-from app.identity.rules import ANONYMOUS_ID, USER_ID, Identifier, IdentityRules, extract_identifiers
+from app.identity.rules import (
+    ANONYMOUS_ID,
+    IDENTIFIER_TYPES,
+    USER_ID,
+    Identifier,
+    IdentityRules,
+    extract_identifiers,
+)
 
 log = logging.getLogger("cdp.identity")
 
@@ -118,7 +125,7 @@ def resolve_component(driver: Driver, database: str, rules: IdentityRules, seeds
         messages = replay_messages(events, first_seen, rules, linked)
         if {i.key for m in messages for i in m.identifiers} != set(keys):
             return Reresolution("skipped_rules", keys=keys)  # a key no stored message yields now
-        return _apply(tx, rules, rows, messages, cause)
+        return _apply(tx, rules, rows, messages, first_seen, cause)
 
     with driver.session(database=database) as session:
         change = session.execute_write(work)
@@ -166,8 +173,8 @@ def _previous_id(previous: str, found: list[Identifier], first_seen: dict[str, i
 
 def replay_messages(events: list[dict], first_seen: dict[str, int | None], rules: IdentityRules,
                     linked: set[frozenset] = frozenset()) -> list[PlannedMessage]:
-    """The component's stored messages with two of its identifiers or more, oldest first (ties by
-    messageId), each with the identifiers ingest gave it: extracted again under the rules, less any
+    """The component's stored messages with two of its identifiers or more (the planner takes them
+    oldest first, ties by messageId), each with the identifiers ingest gave it: extracted again under the rules, less any
     the graph no longer holds (erased, or stripped from the message). An alias's previousId is the
     key ingest gave it (`_previous_id`). `linked`: the pairs of identifiers an edge links."""
     keys = first_seen.keys()
@@ -183,7 +190,7 @@ def replay_messages(events: list[dict], first_seen: dict[str, int | None], rules
         ids = rules.ordered([i for i in found if i.key in keys])
         if len(ids) > 1:
             messages.append(PlannedMessage(e["messageId"], ids, e["ts"], e["source"] or ""))
-    return sorted(messages, key=lambda m: (m.ts, m.message_id))
+    return messages
 
 
 def _json(text: str | None) -> object:
@@ -198,42 +205,30 @@ def _json(text: str | None) -> object:
 def _replay(rows: list[dict], messages: list[PlannedMessage],
             rules: IdentityRules) -> tuple[list[set[str]], dict[frozenset, dict], dict[str, int]]:
     """The replay's groups of identifiers, per pair what it decided ({kinds, reason}), and per
-    group (by its smallest key) the newest message a rule decided for there."""
-    planner = MergePlanner(rules, {r["key"]: None for r in rows}, {})
-    for msg in messages:
-        planner.plan_message(msg)
+    group (by its smallest key) the newest message a rule decided for there (the plan's `decided`,
+    as ingest marks it)."""
+    plan = MergePlanner(rules, {r["key"]: None for r in rows}, {}).plan(messages)
     groups: dict[str, set[str]] = {}
     for r in rows:
-        groups.setdefault(planner._current(planner.owner[r["key"]]), set()).add(r["key"])
+        groups.setdefault(plan.owner[r["key"]], set()).add(r["key"])
     decided: dict[frozenset, dict] = {}
-    for e in planner.evidence:
-        decided.setdefault(frozenset((e.a, e.b)), {"kinds": set(), "reason": None})["kinds"].add(JOINED)
-    for f in planner.refusals:
-        d = decided.setdefault(frozenset((f.a, f.b)), {"kinds": set(), "reason": None})
+    for e in plan.evidence:
+        decided.setdefault(frozenset((e["a"], e["b"])), {"kinds": set(), "reason": None})["kinds"].add(JOINED)
+    for f in plan.refusals:
+        d = decided.setdefault(frozenset((f["a"], f["b"])), {"kinds": set(), "reason": None})
         d["kinds"].add(REFUSED)
-        d["reason"] = f.reason
-    # Per group (by one of its keys): the newest message a rule decided for there, as ingest marks it.
-    decided_at: dict[str, int] = {}
-    def mark(key: str, ts: int) -> None:
-        anchor = min(groups[planner._current(planner.owner[key])])
-        decided_at[anchor] = max(ts, decided_at.get(anchor, ts))
-    for f in planner.refusals:
-        mark(f.a, f.ts)
-        mark(f.b, f.ts)
-    for m in planner.moves:
-        mark(m["key"], m["ts"])
-        moved_from = planner._current(m["from"])
-        if moved_from in groups:
-            mark(min(groups[moved_from]), m["ts"])
+        d["reason"] = f["reason"]
+    decided_at = {min(groups[d["id"]]): d["at"] for d in plan.decided if d["id"] in groups}
     return sorted(groups.values(), key=min), decided, decided_at
 
 
 def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], messages: list[PlannedMessage],
-           cause: dict) -> Reresolution:
+           first_seen: dict[str, int | None], cause: dict) -> Reresolution:
+    """The replay's partition written with ingest's own steps (cypher/ingest), in one statement:
+    new profiles, the moves, the emptied profiles' retirement, counts, decision times."""
     keys = sorted(r["key"] for r in rows)
     current = {r["key"]: r["profile"] for r in rows}
     created = {r["profile"]: r["createdAt"] or 0 for r in rows}
-    first_seen = {r["key"]: r["firstSeen"] for r in rows}
     held: dict[str, set[str]] = {}
     for key, pid in current.items():
         held.setdefault(pid, set()).add(key)
@@ -254,7 +249,7 @@ def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], messa
         if n not in assigned:
             assigned[n] = new_profile_id()
             seen = [first_seen[k] for k in g if first_seen[k] is not None]
-            new_rows.append({"id": assigned[n], "createdAt": min(seen) if seen else cause["ts"]})
+            new_rows.append({"id": assigned[n], "createdAt": min(seen) if seen else cause["ts"], "keys": []})
     target = {k: assigned[n] for n, g in enumerate(groups) for k in g}
     moves = [{"key": k, "from": current[k], "to": target[k]} for k in keys if current[k] != target[k]]
     kept = set(assigned.values())
@@ -266,25 +261,31 @@ def _apply(tx: ManagedTransaction, rules: IdentityRules, rows: list[dict], messa
 
     conversions = _edge_conversions(rows, decided)
     outcome = "changed" if moves else "unchanged"
-    record = {"at": cause["ts"], "messageId": cause["messageId"], "source": cause["source"]}
-    if new_rows:
-        tx.run(query("identity/reorder_profiles"), profiles=new_rows).consume()
-    if moves:
-        tx.run(query("identity/reorder_moves"), moves=moves, **record).consume()
-    if retired:
-        tx.run(query("identity/reorder_retire"),
-               retired=[{"loser": k, "survivor": v} for k, v in sorted(retired.items())], **record).consume()
+    record = {"ts": cause["ts"], "messageId": cause["messageId"], "source": cause["source"], "reason": "event-order"}
+    live = ({m["from"] for m in moves} | {m["to"] for m in moves}) - retired.keys()
+    # A component's profiles hold only its identifiers (the search follows shared profiles): counts
+    # from the new partition are the profiles' counts.
+    counts = {pid: Counter(types[k] for k, p in target.items() if p == pid) for pid in live}
+    steps, batch = [], Rows()
+    for name, param, value in (
+            ("ingest/create_profiles", "profiles", new_rows),
+            ("ingest/move_identifiers", "moves", [{**m, **record} for m in moves]),
+            ("ingest/assign_identifiers", "assignments", [{"key": m["key"], "profile": m["to"]} for m in moves]),
+            ("ingest/merge_profiles", "merges", [{"loser": k, "survivor": v, **record} for k, v in sorted(retired.items())]),
+            ("ingest/update_profiles", "profileUpdates",
+             [{"id": pid, "events": 0, "sources": [], "firstSeen": None, "lastSeen": None,
+               **{f"n_{t}": c[t] for t in IDENTIFIER_TYPES}} for pid, c in sorted(counts.items())]),
+            ("ingest/mark_decided", "decided", [{"id": target[k], "at": at} for k, at in sorted(decided_at.items())])):
+        if value:
+            steps.append(name)
+            batch[param] = value
+    if steps:
+        tx.run(in_one_statement(tuple(steps)), batch=batch).consume()
     if conversions["joined"] or conversions["refused"]:
         tx.run(query("identity/reorder_edges"), joined=conversions["joined"],
                refused=conversions["refused"]).consume()
-    marks = [{"id": target[key], "at": at} for key, at in sorted(decided_at.items())]
-    if marks:
-        tx.run(query("identity/mark_decided"), decided=marks).consume()
-    live = ({m["from"] for m in moves} | {m["to"] for m in moves}) - retired.keys()
-    if live:
-        tx.run(query("identity/recount"), profiles=sorted(live)).consume()
-        for pid in sorted(live):
-            rederive(tx, pid)
+    for pid in sorted(live):
+        rederive(tx, pid)  # events, sources, traits and the seen window, from the events now there
     return Reresolution(outcome, keys=keys, moved=len(moves), new_profiles=len(new_rows),
                         edges_changed=len(conversions["joined"]) + len(conversions["refused"]),
                         live_profiles=live, retired=retired, owners=target)

@@ -361,9 +361,9 @@ class IdentityStore:
             rows = tx.run(query("ingest/known_identifiers"), batch={"keys": prev_user_keys})
             known = {r["key"] for r in rows}
         planned = []
-        # In event-time order, as the planner takes them: whether a previousId is a user id known
-        # by then must not depend on the order the batch arrived in.
-        for m in sorted(fresh, key=lambda m: (m.ts, m.message_id)):
+        # With an alias, in event-time order, as the planner takes them: whether a previousId is a
+        # user id known by then must not depend on the order the batch arrived in.
+        for m in sorted(fresh, key=lambda m: (m.ts, m.message_id)) if prev_user_keys else fresh:
             ids = list(m.identifiers)
             if m.previous_id is not None:
                 as_user = Identifier(USER_ID, m.previous_id)
